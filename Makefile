@@ -1,0 +1,65 @@
+# ParkMe: `make run` starts the platform with demo data, `make test` runs the suite.
+.DEFAULT_GOAL := help
+SHELL := /bin/bash
+
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV := .venv
+PY := $(VENV)/bin/python
+PORT ?= 8000
+export PORT
+PYTEST_ARGS ?=
+
+.PHONY: help run test lint fmt lock migrate seed services-start services-stop bench clean
+
+help: ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+
+$(PY):
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+
+$(VENV)/.installed-dev: requirements/dev.txt | $(PY)
+	$(PY) -m pip install --quiet -r requirements/dev.txt
+	@touch $@
+
+run: $(VENV)/.installed-dev ## run web, worker and beat with demo data on 127.0.0.1:$PORT (Ctrl-C stops all)
+	$(PY) -m parkme.devservices run -- bash -c '\
+		set -e; \
+		$(PY) manage.py migrate --no-input; \
+		$(PY) manage.py seed_demo; \
+		echo; echo "ParkMe on http://127.0.0.1:$(PORT)/  admin: /admin/  API docs: /api/docs/  readiness: /health/ready/"; echo; \
+		exec $(VENV)/bin/honcho start -f Procfile'
+
+test: $(VENV)/.installed-dev ## run the whole test suite (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
+	$(PY) -m parkme.devservices run -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+lint: $(VENV)/.installed-dev ## ruff lint and format check
+	$(VENV)/bin/ruff check .
+	$(VENV)/bin/ruff format --check .
+
+fmt: $(VENV)/.installed-dev ## format and auto-fix with ruff
+	$(VENV)/bin/ruff format .
+	$(VENV)/bin/ruff check --fix .
+
+lock: | $(PY) ## recompile requirements/*.in into pinned requirements/*.txt
+	$(PY) -m pip install --quiet pip-tools
+	for r in base dev prod; do \
+		$(VENV)/bin/pip-compile --quiet --strip-extras --allow-unsafe --no-emit-index-url \
+			--no-emit-find-links --upgrade -o requirements/$$r.txt requirements/$$r.in; \
+	done
+
+migrate: $(VENV)/.installed-dev ## apply migrations (embedded database unless DATABASE_URL is set)
+	$(PY) manage.py migrate
+
+seed: $(VENV)/.installed-dev ## load the demo data (idempotent)
+	$(PY) manage.py seed_demo
+
+services-start: $(VENV)/.installed-dev ## start the embedded PostgreSQL and Redis in the background
+	$(PY) -m parkme.devservices start
+
+services-stop: $(VENV)/.installed-dev ## stop the embedded PostgreSQL and Redis
+	$(PY) -m parkme.devservices stop
+
+clean: ## remove the virtualenv and embedded data (.local/)
+	-$(PY) -m parkme.devservices stop
+	rm -rf $(VENV) .local

@@ -1,0 +1,303 @@
+"""Complete settings for ParkMe; dev, test and prod only override what differs.
+
+Every value comes from the environment through one typed reader (django-environ). Names
+follow the operators' production guide (see deploy/env.example for every variable).
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from pathlib import Path
+
+import environ
+
+BASE_DIR = Path(__file__).resolve().parent.parent.parent
+
+env = environ.Env()
+
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
+DEBUG = env.bool("DEBUG", default=False)
+PARKME_ENVIRONMENT = "base"
+ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=env.list("ALLOWED_HOSTS", default=[]))
+CSRF_TRUSTED_ORIGINS = env.list("CSRF_TRUSTED_ORIGINS", default=[])
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django.contrib.postgres",
+    "rest_framework",
+    "rest_framework_simplejwt",
+    "django_filters",
+    "drf_spectacular",
+    "django_celery_beat",
+    "django_prometheus",
+    "parkme",
+    "facilities",
+    "vehicles",
+    "bookings",
+]
+
+MIDDLEWARE = [
+    "parkme.middleware.RequestIDMiddleware",
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+]
+
+ROOT_URLCONF = "config.urls"
+WSGI_APPLICATION = "config.wsgi.application"
+ASGI_APPLICATION = "config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+            ],
+        },
+    },
+]
+
+AUTH_USER_MODEL = "parkme.User"
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = "UTC"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+MEDIA_URL = "media/"
+MEDIA_ROOT = env.path("MEDIA_ROOT", default=str(BASE_DIR / "media"))
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# --- database -----------------------------------------------------------------------------
+# DATABASE_URL, or else DATABASE_NAME/USER/PASSWORD/HOST/PORT (the production guide's names).
+# When neither is set, dev and test fall back to the embedded server (see dev.py / test.py).
+
+
+def database_url_from_env() -> str:
+    url = env.str("DATABASE_URL", default="")
+    if url:
+        return url
+    name = env.str("DATABASE_NAME", default="")
+    if not name:
+        return ""
+    user = env.str("DATABASE_USER", default="postgres")
+    password = env.str("DATABASE_PASSWORD", default="")
+    host = env.str("DATABASE_HOST", default="127.0.0.1")
+    port = env.int("DATABASE_PORT", default=5432)
+    from urllib.parse import quote
+
+    return f"postgres://{quote(user)}:{quote(password)}@{host}:{port}/{quote(name)}"
+
+
+DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
+DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
+DATABASE_POOL = env.str("DATABASE_POOL", default="django")  # "django" or "pgbouncer"
+
+
+def database_config(base: dict) -> dict:
+    """Complete one DATABASES entry with ParkMe's connection options."""
+    config = {**base, "ENGINE": "django.db.backends.postgresql"}
+    options = dict(config.get("OPTIONS", {}))
+    options.setdefault("connect_timeout", DB_CONNECT_TIMEOUT)
+    options.setdefault("options", f"-c statement_timeout={DB_STATEMENT_TIMEOUT_MS}")
+    if DATABASE_POOL == "pgbouncer":
+        # pgbouncer in transaction mode pools for us; server-side cursors would break there.
+        config["DISABLE_SERVER_SIDE_CURSORS"] = True
+        config["CONN_MAX_AGE"] = 0
+    else:
+        options.setdefault(
+            "pool", {"min_size": 1, "max_size": env.int("DB_POOL_MAX_SIZE", default=8)}
+        )
+        config["CONN_MAX_AGE"] = 0  # required by Django's pool
+    config["OPTIONS"] = options
+    config.setdefault("CONN_HEALTH_CHECKS", False)
+    return config
+
+
+DATABASE_URL = database_url_from_env()
+DATABASES = {"default": database_config(env.db_url_config(DATABASE_URL))} if DATABASE_URL else {}
+
+# --- cache, Redis, Celery -----------------------------------------------------------------
+REDIS_URL = env.str("REDIS_URL", default="")
+
+
+def cache_config(redis_url: str) -> dict:
+    return {
+        "default": {
+            "BACKEND": "django_redis.cache.RedisCache",
+            "LOCATION": redis_url,
+            "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="parkme"),
+            "TIMEOUT": 300,
+            "OPTIONS": {
+                "CLIENT_CLASS": "django_redis.client.DefaultClient",
+                "SOCKET_CONNECT_TIMEOUT": 1,
+                "SOCKET_TIMEOUT": 1,
+                # A failing Redis degrades service (no cache) but never fails a request.
+                "IGNORE_EXCEPTIONS": True,
+            },
+        }
+    }
+
+
+CACHES = cache_config(REDIS_URL) if REDIS_URL else {}
+DJANGO_REDIS_IGNORE_EXCEPTIONS = True
+DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
+
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL
+CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+
+# --- e-mail -------------------------------------------------------------------------------
+EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")
+EMAIL_HOST = env.str("EMAIL_HOST", default="localhost")
+EMAIL_PORT = env.int("EMAIL_PORT", default=25)
+EMAIL_USE_TLS = env.bool("EMAIL_USE_TLS", default=False)
+EMAIL_HOST_USER = env.str("EMAIL_HOST_USER", default="")
+EMAIL_HOST_PASSWORD = env.str("EMAIL_HOST_PASSWORD", default="")
+EMAIL_TIMEOUT = env.int("EMAIL_TIMEOUT", default=10)
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="ParkMe <no-reply@parkme.local>")
+
+# --- S3 -----------------------------------------------------------------------------------
+AWS_ACCESS_KEY_ID = env.str("AWS_ACCESS_KEY_ID", default="")
+AWS_SECRET_ACCESS_KEY = env.str("AWS_SECRET_ACCESS_KEY", default="")
+AWS_STORAGE_BUCKET_NAME = env.str("AWS_STORAGE_BUCKET_NAME", default="")
+AWS_S3_REGION_NAME = env.str("AWS_S3_REGION_NAME", default="eu-north-1")
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
+}
+if AWS_STORAGE_BUCKET_NAME:
+    STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+
+# --- security (prod turns these on; names from the production guide) ----------------------
+SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
+SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
+CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
+SECURE_CONTENT_TYPE_NOSNIFF = True
+X_FRAME_OPTIONS = "DENY"
+
+# --- REST API -----------------------------------------------------------------------------
+REST_FRAMEWORK = {
+    "DEFAULT_AUTHENTICATION_CLASSES": [
+        "rest_framework_simplejwt.authentication.JWTAuthentication",
+    ],
+    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PAGINATION_CLASS": "parkme.api.pagination.StandardPagination",
+    "PAGE_SIZE": 20,
+    "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
+    "EXCEPTION_HANDLER": "parkme.api.errors.exception_handler",
+    "DEFAULT_THROTTLE_CLASSES": [
+        "parkme.api.throttles.AnonThrottle",
+        "parkme.api.throttles.UserThrottle",
+    ],
+    "DEFAULT_THROTTLE_RATES": {
+        "anon": env.str("THROTTLE_ANON", default="100/hour"),
+        "user": env.str("THROTTLE_USER", default="1000/hour"),
+        "booking": env.str("THROTTLE_BOOKING", default="100/hour"),
+        "booking_burst": env.str("THROTTLE_BOOKING_BURST", default="10/minute"),
+        "auth": env.str("THROTTLE_AUTH", default="10/minute"),
+        "gate": env.str("THROTTLE_GATE", default="3600/minute"),
+    },
+    "NUM_PROXIES": env.int("NUM_PROXIES", default=0),
+    "TEST_REQUEST_DEFAULT_FORMAT": "json",
+    "DATETIME_FORMAT": "iso-8601",
+    "COERCE_DECIMAL_TO_STRING": True,
+}
+
+SIMPLE_JWT = {
+    "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
+    "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
+    "ROTATE_REFRESH_TOKENS": True,
+    "UPDATE_LAST_LOGIN": False,
+}
+
+SPECTACULAR_SETTINGS = {
+    "TITLE": "ParkMe API",
+    "DESCRIPTION": "Search, quote and book parking; gate events for operators.",
+    "VERSION": "1.0.0",
+    "SERVE_INCLUDE_SCHEMA": False,
+    "COMPONENT_SPLIT_REQUEST": True,
+}
+
+# --- booking rules (DESIGN.md "Booking rules") --------------------------------------------
+PARKME_BOOKING = {
+    "MIN_MINUTES": env.int("BOOKING_MIN_MINUTES", default=15),
+    "MAX_DAYS": env.int("BOOKING_MAX_DAYS", default=30),
+    "START_GRACE_PAST_MINUTES": env.int("BOOKING_START_PAST_MINUTES", default=5),
+    "MAX_AHEAD_DAYS": env.int("BOOKING_MAX_AHEAD_DAYS", default=90),
+    "MAX_LIVE_PER_DRIVER": env.int("BOOKING_MAX_LIVE_PER_DRIVER", default=5),
+    "HOLD_MINUTES": env.int("BOOKING_HOLD_MINUTES", default=10),
+    "CHECK_IN_EARLY_MINUTES": env.int("BOOKING_CHECK_IN_EARLY_MINUTES", default=15),
+    "RETENTION_DAYS": env.int("PERSONAL_DATA_RETENTION_DAYS", default=400),
+}
+SEARCH_DEFAULT_RADIUS_KM = 5
+SEARCH_MAX_RADIUS_KM = 50
+API_CACHE_TTL_SECONDS = env.int("API_CACHE_TTL_SECONDS", default=60)
+
+# --- observability ------------------------------------------------------------------------
+SENTRY_DSN = env.str("SENTRY_DSN", default="")
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
+SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
+LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "text" or "json"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request_id": {"()": "parkme.logging.RequestIDFilter"}},
+    "formatters": {
+        "text": {
+            "format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s] %(message)s",
+        },
+        "json": {"()": "parkme.logging.JSONFormatter"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "filters": ["request_id"],
+            "formatter": LOG_FORMAT,
+        },
+    },
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
+    "loggers": {
+        "django.db.backends": {"level": "INFO"},
+        "pgserver": {"level": "WARNING"},
+    },
+}
+
+if SENTRY_DSN:
+    from parkme.observability import init_sentry
+
+    init_sentry(
+        dsn=SENTRY_DSN,
+        release=SENTRY_RELEASE,
+        environment=SENTRY_ENVIRONMENT,
+        traces_sample_rate=SENTRY_TRACES_SAMPLE_RATE,
+    )

@@ -1,0 +1,49 @@
+"""Test: the real PostgreSQL and Redis (embedded unless the environment names servers)."""
+
+from .base import *  # noqa: F403
+from .base import CACHES, DATABASES, REST_FRAMEWORK, cache_config, database_config, env
+
+DEBUG = False
+PARKME_ENVIRONMENT = "test"
+ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
+EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+LOG_LEVEL = "WARNING"
+
+if not DATABASES:
+    from parkme import devservices
+
+    DATABASES = {"default": database_config(devservices.postgres_settings())}
+
+# Tests use their own Redis database so a running `make run` keeps its cache.
+if not CACHES:
+    from parkme import devservices
+
+    REDIS_URL = devservices.redis_url(1)
+else:
+    REDIS_URL = env.str("REDIS_URL")
+CACHES = cache_config(REDIS_URL)
+CACHES["default"]["KEY_PREFIX"] = "parkme-test"
+CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
+CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL
+
+REST_FRAMEWORK = {
+    **REST_FRAMEWORK,
+    "DEFAULT_THROTTLE_RATES": {
+        **REST_FRAMEWORK["DEFAULT_THROTTLE_RATES"],
+        # Generous by default so suites do not trip them; throttle tests lower them explicitly.
+        "anon": "100000/hour",
+        "user": "100000/hour",
+        "booking": "100000/hour",
+        "booking_burst": "100000/minute",
+        "auth": "100000/minute",
+    },
+}
+
+# Parallel runs on one server (helpers, CI matrix) each name their own test database.
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_parkme")}
+CACHES["default"]["KEY_PREFIX"] = env.str("TEST_CACHE_PREFIX", default="parkme-test")
+
+# No collectstatic outside production: serve straight from the apps.
+WHITENOISE_USE_FINDERS = True
+WHITENOISE_AUTOREFRESH = True

@@ -1,0 +1,116 @@
+"""One exception handler: every API error as {"error": {"code", "message", "fields"}}."""
+
+from __future__ import annotations
+
+import logging
+
+from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import DatabaseError, InterfaceError, OperationalError
+from django.http import Http404, HttpRequest, JsonResponse
+from rest_framework import exceptions, status
+from rest_framework.response import Response
+from rest_framework.views import exception_handler as drf_exception_handler
+
+from parkme.errors import ParkMeError
+
+logger = logging.getLogger(__name__)
+
+_DRF_CODES = {
+    exceptions.ParseError: "malformed_request",
+    exceptions.AuthenticationFailed: "authentication_failed",
+    exceptions.NotAuthenticated: "not_authenticated",
+    exceptions.PermissionDenied: "permission_denied",
+    exceptions.NotFound: "not_found",
+    exceptions.MethodNotAllowed: "method_not_allowed",
+    exceptions.NotAcceptable: "not_acceptable",
+    exceptions.UnsupportedMediaType: "unsupported_media_type",
+    exceptions.Throttled: "throttled",
+    exceptions.ValidationError: "validation_error",
+}
+
+
+def error_body(code: str, message: str, fields: dict | None = None) -> dict:
+    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+
+
+def _flatten(detail) -> object:
+    """DRF ErrorDetail trees → plain lists of strings, keyed like the input."""
+    if isinstance(detail, dict):
+        return {str(k): _flatten(v) for k, v in detail.items()}
+    if isinstance(detail, list):
+        if all(not isinstance(i, (dict, list)) for i in detail):
+            return [str(i) for i in detail]
+        return [_flatten(i) for i in detail]
+    return [str(detail)]
+
+
+def _validation_response(detail) -> Response:
+    fields = _flatten(detail)
+    if isinstance(fields, dict):
+        non_field = fields.pop("non_field_errors", None)
+        message = non_field[0] if non_field else "Some fields are not valid."
+        if non_field:
+            fields["non_field_errors"] = non_field
+    else:
+        message = fields[0] if fields else "The request is not valid."
+        fields = {"non_field_errors": fields}
+    return Response(error_body("validation_error", str(message), fields), status=400)
+
+
+def exception_handler(exc: Exception, context: dict) -> Response | None:
+    if isinstance(exc, ParkMeError):
+        return Response(error_body(exc.code, exc.message, exc.fields), status=exc.status_code)
+    if isinstance(exc, DjangoValidationError):
+        detail = exc.message_dict if hasattr(exc, "error_dict") else exc.messages
+        return _validation_response(detail)
+    if isinstance(exc, Http404):
+        exc = exceptions.NotFound()
+    elif isinstance(exc, DjangoPermissionDenied):
+        exc = exceptions.PermissionDenied()
+    if isinstance(exc, (OperationalError, InterfaceError)):
+        logger.warning("database unavailable: %s", exc)
+        return Response(
+            error_body("service_unavailable", "The database is unavailable. Please retry."),
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    if isinstance(exc, exceptions.ValidationError):
+        return _validation_response(exc.detail)
+
+    response = drf_exception_handler(exc, context)
+    if response is None:
+        if isinstance(exc, DatabaseError):
+            logger.exception("database error")
+        return None  # Django's 500 handler renders the error format
+    code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
+    code = code or getattr(exc, "default_code", "error")
+    message = exc.detail if isinstance(getattr(exc, "detail", None), str) else str(exc)
+    if isinstance(exc, exceptions.Throttled):
+        wait = int(exc.wait or 1)
+        message = f"Too many requests. Retry in {wait} seconds."
+        response["Retry-After"] = str(max(wait, 1))
+    response.data = error_body(code, str(message))
+    return response
+
+
+def _json_error(status_code: int, code: str, message: str) -> JsonResponse:
+    return JsonResponse(error_body(code, message), status=status_code)
+
+
+def handler400(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(status.HTTP_400_BAD_REQUEST, "bad_request", "Bad request.")
+
+
+def handler403(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(status.HTTP_403_FORBIDDEN, "permission_denied", "Permission denied.")
+
+
+def handler404(request: HttpRequest, exception: Exception | None = None) -> JsonResponse:
+    return _json_error(status.HTTP_404_NOT_FOUND, "not_found", "Not found.")
+
+
+def handler500(request: HttpRequest) -> JsonResponse:
+    return _json_error(
+        status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "Something went wrong on our side."
+    )

@@ -1,0 +1,50 @@
+"""Writes for users and tenancy."""
+
+from __future__ import annotations
+
+from django.db import transaction
+from django.utils.text import slugify
+
+from parkme.models import Membership, Operator, Role, User
+
+STAFF_ROLES = (Role.ADMIN, Role.ATTENDANT)
+
+
+def user_sync_staff_flag(*, user: User) -> None:
+    """Admin login follows membership: admins and attendants yes, devices and drivers no."""
+    should_be_staff = user.is_superuser or user.memberships.filter(role__in=STAFF_ROLES).exists()
+    if user.is_staff != should_be_staff:
+        user.is_staff = should_be_staff
+        user.save(update_fields=["is_staff"])
+
+
+@transaction.atomic
+def membership_set(*, user: User, operator: Operator, role: str) -> Membership:
+    membership, _ = Membership.objects.update_or_create(
+        user=user, operator=operator, defaults={"role": role}
+    )
+    user_sync_staff_flag(user=user)
+    return membership
+
+
+@transaction.atomic
+def membership_remove(*, membership: Membership) -> None:
+    user = membership.user
+    membership.delete()
+    user_sync_staff_flag(user=user)
+
+
+def user_get_or_create(*, email: str, password: str, full_name: str = "") -> tuple[User, bool]:
+    email = User.objects.normalize_email(email).lower()
+    user = User.objects.filter(email__iexact=email).first()
+    if user is not None:
+        return user, False
+    return User.objects.create_user(email=email, password=password, full_name=full_name), True
+
+
+@transaction.atomic
+def operator_create(*, name: str, admin_email: str, admin_password: str) -> Operator:
+    operator = Operator.objects.create(name=name, slug=slugify(name)[:60])
+    admin, _ = user_get_or_create(email=admin_email, password=admin_password)
+    membership_set(user=admin, operator=operator, role=Role.ADMIN)
+    return operator

@@ -1,0 +1,121 @@
+"""factory_boy factories for the whole domain."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from decimal import Decimal
+
+import factory
+from django.utils import timezone
+
+from bookings.models import Booking, BookingStatus
+from facilities.models import Facility, RatePlan, Spot, SpotKind, Zone
+from parkme.models import Membership, Operator, Role, User
+from vehicles.models import Vehicle
+
+PASSWORD = "correct-horse-battery"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = User
+        skip_postgeneration_save = True
+
+    email = factory.Sequence(lambda n: f"user{n}@example.test")
+    password = factory.PostGenerationMethodCall("set_password", PASSWORD)
+
+    @factory.post_generation
+    def _save(obj, create, extracted, **kwargs):  # noqa: N805
+        if create:
+            obj.save()
+
+
+class OperatorFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Operator
+
+    name = factory.Sequence(lambda n: f"Operator {n}")
+    slug = factory.Sequence(lambda n: f"operator-{n}")
+
+
+class MembershipFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Membership
+
+    user = factory.SubFactory(UserFactory)
+    operator = factory.SubFactory(OperatorFactory)
+    role = Role.ADMIN
+
+
+class FacilityFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Facility
+
+    operator = factory.SubFactory(OperatorFactory)
+    name = factory.Sequence(lambda n: f"Facility {n}")
+    slug = factory.Sequence(lambda n: f"facility-{n}")
+    address = "Mannerheimintie 1, Helsinki"
+    latitude = 60.17
+    longitude = 24.94
+    timezone = "Europe/Helsinki"
+
+
+class ZoneFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Zone
+
+    facility = factory.SubFactory(FacilityFactory)
+    name = factory.Sequence(lambda n: f"Z{n}")
+    level = 0
+
+
+class SpotFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Spot
+
+    zone = factory.SubFactory(ZoneFactory)
+    facility = factory.SelfAttribute("zone.facility")
+    code = factory.Sequence(lambda n: f"S{n:04d}")
+    kind = SpotKind.STANDARD
+
+
+class RatePlanFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = RatePlan
+
+    facility = factory.SubFactory(FacilityFactory)
+    currency = "EUR"
+    hourly_rate = Decimal("3.00")
+    daily_max = Decimal("20.00")
+    grace_minutes = 15
+
+
+class VehicleFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Vehicle
+
+    owner = factory.SubFactory(UserFactory)
+    plate = factory.Sequence(lambda n: f"ABC-{n:03d}")
+    kind = "car"
+
+
+class BookingFactory(factory.django.DjangoModelFactory):
+    """A confirmed booking tomorrow; pass spot/vehicle/times to shape it."""
+
+    class Meta:
+        model = Booking
+
+    spot = factory.SubFactory(SpotFactory)
+    facility = factory.SelfAttribute("spot.facility")
+    vehicle = factory.SubFactory(VehicleFactory)
+    driver = factory.SelfAttribute("vehicle.owner")
+    starts_at = factory.LazyFunction(
+        lambda: (timezone.now() + timedelta(days=1)).replace(minute=0, second=0, microsecond=0)
+    )
+    ends_at = factory.LazyAttribute(lambda b: b.starts_at + timedelta(hours=2))
+    status = BookingStatus.CONFIRMED
+    price = Decimal("6.00")
+    currency = "EUR"
+    hold_expires_at = factory.LazyAttribute(
+        lambda b: timezone.now() + timedelta(minutes=10) if b.status == BookingStatus.HELD else None
+    )
