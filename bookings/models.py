@@ -247,3 +247,37 @@ class Notification(models.Model):
 
     def __str__(self) -> str:
         return f"{self.kind} for {self.booking_id} ({self.status})"
+
+
+class GateDirection(models.TextChoices):
+    ENTRY = "entry", "Entry"
+    EXIT = "exit", "Exit"
+
+
+class GateAction(models.TextChoices):
+    OPEN = "open", "Open"
+    DENY = "deny", "Deny"
+
+
+class GateEvent(models.Model):
+    """What a gate device reported and what ParkMe answered."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="gate_events")
+    device = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    plate_normalized = models.CharField(max_length=20)
+    direction = models.CharField(max_length=8, choices=GateDirection.choices)
+    action = models.CharField(max_length=8, choices=GateAction.choices)
+    reason = models.CharField(max_length=32)
+    booking = models.ForeignKey(
+        Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="gate_events"
+    )
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        indexes = [models.Index(fields=["facility", "-at"], name="gateevent_facility_recent_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.direction} {self.action} ({self.reason})"

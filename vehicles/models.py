@@ -66,3 +66,23 @@ class Vehicle(models.Model):
     def save(self, *args, **kwargs) -> None:
         self.plate_normalized = normalize_plate(self.plate)
         super().save(*args, **kwargs)
+
+
+class PlateLookup(models.Model):
+    """Audit of every staff search by licence plate (plates are personal data)."""
+
+    staff = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, related_name="+"
+    )
+    operator = models.ForeignKey(
+        "parkme.Operator", on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    query = models.CharField(max_length=64)
+    context = models.CharField(max_length=64, help_text="Where the look-up happened.")
+    at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.staff_id} looked up {self.query!r} in {self.context}"
