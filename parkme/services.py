@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from django.db import transaction
+from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from parkme.models import Membership, Operator, Role, User
@@ -48,3 +48,24 @@ def operator_create(*, name: str, admin_email: str, admin_password: str) -> Oper
     admin, _ = user_get_or_create(email=admin_email, password=admin_password)
     membership_set(user=admin, operator=operator, role=Role.ADMIN)
     return operator
+
+
+def user_register(*, email: str, password: str, full_name: str = "") -> User:
+    """A new driver account. A taken e-mail is a validation error, not a server error."""
+    from parkme.errors import ValidationFailed
+
+    email = User.objects.normalize_email(email).lower()
+    with transaction.atomic():
+        if User.objects.filter(email__iexact=email).exists():
+            raise ValidationFailed(
+                "This e-mail is already registered.",
+                fields={"email": ["This e-mail is already registered."]},
+            )
+        try:
+            with transaction.atomic():
+                return User.objects.create_user(email=email, password=password, full_name=full_name)
+        except IntegrityError as exc:  # a concurrent registration won the race
+            raise ValidationFailed(
+                "This e-mail is already registered.",
+                fields={"email": ["This e-mail is already registered."]},
+            ) from exc

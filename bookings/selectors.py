@@ -1,0 +1,57 @@
+"""Reads of bookings, always scoped to who is asking."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from django.db.models import DateField, DateTimeField, F, Func, QuerySet
+from django.db.models.functions import Cast
+
+from bookings.models import Booking
+from parkme.errors import NotFound
+from parkme.models import User
+
+
+def booking_list_for_driver(
+    *,
+    driver: User,
+    status: list[str] | None = None,
+    date_from: date | None = None,
+    date_to: date | None = None,
+) -> QuerySet[Booking]:
+    qs = Booking.objects.for_driver(driver).select_related(
+        "facility", "spot", "spot__zone", "vehicle"
+    )
+    if status:
+        qs = qs.filter(status__in=status)
+    if date_from or date_to:
+        # Dates are the facility's local calendar days, as printed on the driver's receipt.
+        qs = qs.annotate(
+            local_start_date=Cast(
+                Func(
+                    F("facility__timezone"),
+                    F("starts_at"),
+                    function="timezone",
+                    output_field=DateTimeField(),
+                ),
+                DateField(),
+            )
+        )
+        if date_from:
+            qs = qs.filter(local_start_date__gte=date_from)
+        if date_to:
+            qs = qs.filter(local_start_date__lte=date_to)
+    return qs.order_by("-starts_at", "-id")
+
+
+def booking_get_for_driver(*, driver: User, public_id) -> Booking:
+    """Another driver's booking answers exactly like a missing one."""
+    booking = (
+        Booking.objects.for_driver(driver)
+        .select_related("facility", "spot", "spot__zone", "vehicle")
+        .filter(public_id=public_id)
+        .first()
+    )
+    if booking is None:
+        raise NotFound("No booking with this id.")
+    return booking

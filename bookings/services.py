@@ -1,0 +1,477 @@
+"""The booking engine: every caller (API, admin, gate devices, tasks) goes through here.
+
+Each write runs in one transaction that also records a BookingEvent and, where the driver
+should hear of it, a Notification outbox row. PostgreSQL's exclusion constraints have the
+last word on overlaps; the checks here exist to give people a clear answer first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+from django.conf import settings
+from django.db import IntegrityError, transaction
+from django.db.models import Exists, OuterRef
+from django.utils import timezone
+
+from bookings.models import (
+    LIVE_STATUSES,
+    Booking,
+    BookingEvent,
+    BookingStatus,
+    NotificationKind,
+)
+from bookings.outbox import outbox_add
+from facilities.availability_cache import bump_on_commit
+from facilities.models import Facility, RatePlan, Spot, SpotKind, SpotStatus
+from facilities.pricing import window_price
+from parkme.errors import (
+    BookingLimitReached,
+    IdempotencyKeyReused,
+    InvalidTransition,
+    NoAvailability,
+    NotFound,
+    ValidationFailed,
+    VehicleBusy,
+)
+from parkme.models import User
+from vehicles.models import Vehicle
+
+logger = logging.getLogger(__name__)
+
+# How many free spots one attempt locks and tries before answering no_availability.
+CANDIDATE_BATCH = 20
+
+VEHICLE_SPOT_KINDS = {
+    "car": [SpotKind.STANDARD, SpotKind.COMPACT, SpotKind.EV, SpotKind.ACCESSIBLE],
+    "van": [SpotKind.STANDARD, SpotKind.ACCESSIBLE, SpotKind.EV],
+    "motorcycle": [SpotKind.MOTORCYCLE, SpotKind.STANDARD, SpotKind.COMPACT],
+}
+
+
+def rules() -> dict:
+    return settings.PARKME_BOOKING
+
+
+# --- validation ---------------------------------------------------------------------------
+
+
+def booking_window_validate(*, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
+    """DESIGN.md booking rules for a window; raises ValidationFailed with field errors."""
+    r = rules()
+    errors: dict[str, list[str]] = {}
+    if ends_at <= starts_at:
+        errors.setdefault("ends_at", []).append("ends_at must be after starts_at.")
+    else:
+        duration = ends_at - starts_at
+        if duration < timedelta(minutes=r["MIN_MINUTES"]):
+            errors.setdefault("ends_at", []).append(
+                f"A booking lasts at least {r['MIN_MINUTES']} minutes."
+            )
+        if duration > timedelta(days=r["MAX_DAYS"]):
+            errors.setdefault("ends_at", []).append(
+                f"A booking lasts at most {r['MAX_DAYS']} days."
+            )
+    if starts_at < now - timedelta(minutes=r["START_GRACE_PAST_MINUTES"]):
+        errors.setdefault("starts_at", []).append("starts_at is in the past.")
+    if starts_at > now + timedelta(days=r["MAX_AHEAD_DAYS"]):
+        errors.setdefault("starts_at", []).append(
+            f"Bookings open at most {r['MAX_AHEAD_DAYS']} days ahead."
+        )
+    if errors:
+        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
+
+
+def active_rate_plan(facility: Facility) -> RatePlan:
+    plan = RatePlan.objects.filter(facility=facility, is_active=True).first()
+    if plan is None:
+        raise NoAvailability("This facility takes no bookings right now (no active rate plan).")
+    return plan
+
+
+def booking_price(*, plan: RatePlan, facility: Facility, starts_at: datetime, ends_at: datetime):
+    return window_price(
+        rates=plan, starts_at=starts_at, ends_at=ends_at, timezone_name=facility.timezone
+    )
+
+
+# --- creation -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class BookingRequest:
+    facility_id: int
+    vehicle_id: int
+    starts_at: datetime
+    ends_at: datetime
+    spot_kind: str | None = None
+    hold: bool = False
+
+    def fingerprint(self) -> str:
+        body = {
+            "facility": self.facility_id,
+            "vehicle": self.vehicle_id,
+            "starts_at": self.starts_at.isoformat(),
+            "ends_at": self.ends_at.isoformat(),
+            "spot_kind": self.spot_kind,
+            "hold": self.hold,
+        }
+        return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
+
+
+def _record(
+    *,
+    booking: Booking,
+    from_status: str,
+    to_status: str,
+    actor: User | None,
+    actor_kind: str,
+    at: datetime,
+    reason: str = "",
+) -> BookingEvent:
+    return BookingEvent.objects.create(
+        booking=booking,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        actor_kind=actor_kind,
+        at=at,
+        reason=reason[:255],
+    )
+
+
+def _free_spots(*, facility: Facility, kind: str, starts_at: datetime, ends_at: datetime):
+    taken = Booking.objects.live().overlapping(starts_at, ends_at).filter(spot=OuterRef("pk"))
+    return (
+        Spot.objects.filter(
+            facility=facility, kind=kind, is_active=True, status=SpotStatus.AVAILABLE
+        )
+        .exclude(Exists(taken))
+        .order_by("id")
+    )
+
+
+def _constraint_name(exc: IntegrityError) -> str:
+    diag = getattr(exc.__cause__, "diag", None)
+    return getattr(diag, "constraint_name", "") or ""
+
+
+def _insert_on_a_free_spot(*, facility: Facility, kind: str, fields: dict) -> Booking:
+    """Lock a batch of free spots (SKIP LOCKED: racing drivers fan out over different spots),
+    then insert; if the exclusion constraint still says taken, try the next spot."""
+    candidates = list(
+        _free_spots(
+            facility=facility, kind=kind, starts_at=fields["starts_at"], ends_at=fields["ends_at"]
+        ).select_for_update(skip_locked=True, of=("self",))[:CANDIDATE_BATCH]
+    )
+    for spot in candidates:
+        try:
+            with transaction.atomic():
+                return Booking.objects.create(facility=facility, spot=spot, **fields)
+        except IntegrityError as exc:
+            constraint = _constraint_name(exc)
+            if constraint == "booking_no_spot_overlap":
+                continue
+            if constraint == "booking_no_vehicle_overlap":
+                raise VehicleBusy() from exc
+            raise
+    raise NoAvailability()
+
+
+def booking_create(
+    *,
+    driver: User,
+    request: BookingRequest,
+    idempotency_key: str | None = None,
+    now: datetime | None = None,
+) -> tuple[Booking, bool]:
+    """Book a free spot; returns (booking, created). Same key + same body → same booking."""
+    now = now or timezone.now()
+    fingerprint = request.fingerprint()
+    with transaction.atomic():
+        # One driver's writes queue here: the live-booking cap and idempotent retries can
+        # then never race each other, while different drivers proceed in parallel.
+        User.objects.select_for_update().only("id").get(pk=driver.pk)
+        if idempotency_key:
+            existing = Booking.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
+            if existing is not None:
+                if existing.request_fingerprint != fingerprint:
+                    raise IdempotencyKeyReused()
+                return existing, False
+
+        booking_window_validate(starts_at=request.starts_at, ends_at=request.ends_at, now=now)
+        facility = Facility.objects.filter(pk=request.facility_id, is_active=True).first()
+        if facility is None:
+            raise ValidationFailed(
+                "Unknown facility.", fields={"facility": ["No active facility with this id."]}
+            )
+        vehicle = Vehicle.objects.filter(
+            pk=request.vehicle_id, owner=driver, is_active=True
+        ).first()
+        if vehicle is None:
+            raise ValidationFailed(
+                "Unknown vehicle.", fields={"vehicle": ["None of your active vehicles has this id."]}
+            )
+        kind = request.spot_kind or (SpotKind.MOTORCYCLE if vehicle.kind == "motorcycle" else (
+            SpotKind.STANDARD
+        ))
+        if kind not in VEHICLE_SPOT_KINDS[vehicle.kind]:
+            raise ValidationFailed(
+                "This vehicle does not fit that kind of spot.",
+                fields={"spot_kind": [f"A {vehicle.kind} cannot use a {kind} spot."]},
+            )
+        live = Booking.objects.for_driver(driver).live().count()
+        if live >= rules()["MAX_LIVE_PER_DRIVER"]:
+            raise BookingLimitReached()
+        if (
+            Booking.objects.live()
+            .filter(vehicle=vehicle)
+            .overlapping(request.starts_at, request.ends_at)
+            .exists()
+        ):
+            raise VehicleBusy()
+
+        plan = active_rate_plan(facility)
+        status = BookingStatus.HELD if request.hold else BookingStatus.CONFIRMED
+        booking = _insert_on_a_free_spot(
+            facility=facility,
+            kind=kind,
+            fields={
+                "driver": driver,
+                "vehicle": vehicle,
+                "spot_kind": kind,
+                "starts_at": request.starts_at,
+                "ends_at": request.ends_at,
+                "status": status,
+                "price": booking_price(
+                    plan=plan, facility=facility, starts_at=request.starts_at,
+                    ends_at=request.ends_at,
+                ),
+                "currency": plan.currency,
+                "hold_expires_at": (
+                    now + timedelta(minutes=rules()["HOLD_MINUTES"]) if request.hold else None
+                ),
+                "idempotency_key": idempotency_key or None,
+                "request_fingerprint": fingerprint,
+            },
+        )
+        _record(
+            booking=booking, from_status="", to_status=status, actor=driver,
+            actor_kind="driver", at=now,
+        )
+        if status == BookingStatus.CONFIRMED:
+            outbox_add(booking=booking, kind=NotificationKind.CONFIRMED)
+        bump_on_commit([facility.id])
+    logger.info("booking %s created (%s) at facility %s", booking.reference, status, facility.id)
+    return booking, True
+
+
+# --- transitions --------------------------------------------------------------------------
+
+
+def _lock(booking: Booking) -> Booking:
+    locked = (
+        Booking.objects.select_for_update(of=("self",))
+        .select_related("facility")
+        .filter(pk=booking.pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound()
+    return locked
+
+
+def _refuse(booking: Booking, action: str, why: str = "") -> InvalidTransition:
+    message = f"Cannot {action} a booking that is {booking.status}."
+    return InvalidTransition(f"{message} {why}".strip(), fields={"status": [booking.status]})
+
+
+def _save_transition(
+    booking: Booking,
+    *,
+    to_status: str,
+    actor: User | None,
+    actor_kind: str,
+    now: datetime,
+    reason: str = "",
+    update_fields: list[str] | None = None,
+) -> Booking:
+    from_status = booking.status
+    booking.status = to_status
+    booking.save(update_fields=["status", "updated_at", *(update_fields or [])])
+    _record(
+        booking=booking, from_status=from_status, to_status=to_status, actor=actor,
+        actor_kind=actor_kind, at=now, reason=reason,
+    )
+    bump_on_commit([booking.facility_id])
+    return booking
+
+
+@transaction.atomic
+def booking_confirm(
+    *, booking: Booking, actor: User, actor_kind: str = "driver", now: datetime | None = None
+) -> Booking:
+    now = now or timezone.now()
+    booking = _lock(booking)
+    if booking.status != BookingStatus.HELD:
+        raise _refuse(booking, "confirm")
+    if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
+        raise _refuse(booking, "confirm", "The hold has expired.")
+    booking.hold_expires_at = None
+    _save_transition(
+        booking, to_status=BookingStatus.CONFIRMED, actor=actor, actor_kind=actor_kind, now=now,
+        update_fields=["hold_expires_at"],
+    )
+    outbox_add(booking=booking, kind=NotificationKind.CONFIRMED)
+    return booking
+
+
+@transaction.atomic
+def booking_cancel(
+    *,
+    booking: Booking,
+    actor: User | None,
+    actor_kind: str = "driver",
+    reason: str = "",
+    now: datetime | None = None,
+) -> Booking:
+    """Free before the start; after the start (no-show window) the price stands."""
+    now = now or timezone.now()
+    booking = _lock(booking)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
+        raise _refuse(booking, "cancel")
+    fields = ["hold_expires_at"]
+    booking.hold_expires_at = None
+    if now < booking.starts_at:
+        booking.price = Decimal("0.00")
+        fields.append("price")
+    _save_transition(
+        booking, to_status=BookingStatus.CANCELLED, actor=actor, actor_kind=actor_kind, now=now,
+        reason=reason, update_fields=fields,
+    )
+    outbox_add(booking=booking, kind=NotificationKind.CANCELLED)
+    return booking
+
+
+@transaction.atomic
+def booking_extend(
+    *,
+    booking: Booking,
+    actor: User,
+    ends_at: datetime,
+    actor_kind: str = "driver",
+    now: datetime | None = None,
+) -> Booking:
+    """Move the end later on the same spot; the spot must be free until the new end."""
+    now = now or timezone.now()
+    booking = _lock(booking)
+    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.ACTIVE):
+        raise _refuse(booking, "extend")
+    if ends_at <= booking.ends_at:
+        raise ValidationFailed(
+            "The new end must be after the current end.",
+            fields={"ends_at": ["Must be later than the current end."]},
+        )
+    if ends_at <= now:
+        raise ValidationFailed("The new end is in the past.", fields={"ends_at": ["In the past."]})
+    if ends_at - booking.starts_at > timedelta(days=rules()["MAX_DAYS"]):
+        raise ValidationFailed(
+            f"A booking lasts at most {rules()['MAX_DAYS']} days.",
+            fields={"ends_at": [f"At most {rules()['MAX_DAYS']} days after the start."]},
+        )
+    plan = active_rate_plan(booking.facility)
+    previous_end = booking.ends_at
+    booking.ends_at = ends_at
+    booking.price = booking_price(
+        plan=plan, facility=booking.facility, starts_at=booking.starts_at, ends_at=ends_at
+    )
+    try:
+        with transaction.atomic():
+            booking.save(update_fields=["ends_at", "price", "updated_at"])
+    except IntegrityError as exc:
+        if _constraint_name(exc) == "booking_no_spot_overlap":
+            raise NoAvailability("The spot is booked after the current end.") from exc
+        if _constraint_name(exc) == "booking_no_vehicle_overlap":
+            raise VehicleBusy() from exc
+        raise
+    _record(
+        booking=booking, from_status=booking.status, to_status=booking.status, actor=actor,
+        actor_kind=actor_kind, at=now, reason=f"extended from {previous_end.isoformat()}",
+    )
+    bump_on_commit([booking.facility_id])
+    return booking
+
+
+def check_in_window(booking: Booking) -> tuple[datetime, datetime]:
+    early = timedelta(minutes=rules()["CHECK_IN_EARLY_MINUTES"])
+    return booking.starts_at - early, booking.ends_at
+
+
+@transaction.atomic
+def booking_check_in(
+    *, booking: Booking, actor: User | None, actor_kind: str = "driver",
+    now: datetime | None = None,
+) -> Booking:
+    now = now or timezone.now()
+    booking = _lock(booking)
+    if booking.status != BookingStatus.CONFIRMED:
+        raise _refuse(booking, "check in")
+    opens, closes = check_in_window(booking)
+    if not opens <= now < closes:
+        raise InvalidTransition(
+            "Check-in is open from "
+            f"{opens.astimezone(booking.facility.tz).isoformat()} until "
+            f"{closes.astimezone(booking.facility.tz).isoformat()}.",
+            fields={"checked_in_at": ["Outside the check-in window."]},
+        )
+    booking.checked_in_at = now
+    return _save_transition(
+        booking, to_status=BookingStatus.ACTIVE, actor=actor, actor_kind=actor_kind, now=now,
+        update_fields=["checked_in_at"],
+    )
+
+
+def overstay_fee(*, booking: Booking, plan: RatePlan, checked_out_at: datetime) -> Decimal:
+    """Charged at the plan's rate from the booked end, once the grace period has passed."""
+    if checked_out_at <= booking.ends_at + timedelta(minutes=plan.grace_minutes):
+        return Decimal("0.00")
+    return booking_price(
+        plan=plan, facility=booking.facility, starts_at=booking.ends_at, ends_at=checked_out_at
+    )
+
+
+@transaction.atomic
+def booking_check_out(
+    *, booking: Booking, actor: User | None, actor_kind: str = "driver",
+    now: datetime | None = None,
+) -> Booking:
+    now = now or timezone.now()
+    booking = _lock(booking)
+    if booking.status != BookingStatus.ACTIVE:
+        raise _refuse(booking, "check out")
+    plan = RatePlan.objects.filter(facility=booking.facility, is_active=True).first()
+    booking.checked_out_at = now
+    booking.overstay_fee = (
+        overstay_fee(booking=booking, plan=plan, checked_out_at=now) if plan else Decimal("0.00")
+    )
+    return _save_transition(
+        booking, to_status=BookingStatus.COMPLETED, actor=actor, actor_kind=actor_kind, now=now,
+        update_fields=["checked_out_at", "overstay_fee"],
+    )
+
+
+__all__ = [
+    "LIVE_STATUSES",
+    "BookingRequest",
+    "booking_cancel",
+    "booking_check_in",
+    "booking_check_out",
+    "booking_confirm",
+    "booking_create",
+    "booking_extend",
+]
