@@ -27,9 +27,12 @@ def gate_facility_for_device(*, device: User, facility_id: int) -> Facility:
     """Only gate devices of the facility's own operator; anything else is 403, and an
     unknown facility answers the same so that ids of other operators reveal nothing."""
     facility = Facility.objects.filter(pk=facility_id, is_active=True).first()
-    allowed = facility is not None and Membership.objects.filter(
-        user=device, operator_id=facility.operator_id, role=Role.DEVICE
-    ).exists()
+    allowed = (
+        facility is not None
+        and Membership.objects.filter(
+            user=device, operator_id=facility.operator_id, role=Role.DEVICE
+        ).exists()
+    )
     if not allowed:
         raise PermissionDenied("This device may not operate that facility's gates.")
     return facility

@@ -11,7 +11,7 @@ import hashlib
 import json
 import logging
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
@@ -64,6 +64,7 @@ def rules() -> dict:
 def booking_window_validate(*, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
     """DESIGN.md booking rules for a window; raises ValidationFailed with field errors."""
     r = rules()
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     errors: dict[str, list[str]] = {}
     if ends_at <= starts_at:
         errors.setdefault("ends_at", []).append("ends_at must be after starts_at.")
@@ -198,7 +199,9 @@ def booking_create(
         # then never race each other, while different drivers proceed in parallel.
         User.objects.select_for_update().only("id").get(pk=driver.pk)
         if idempotency_key:
-            existing = Booking.objects.filter(driver=driver, idempotency_key=idempotency_key).first()
+            existing = Booking.objects.filter(
+                driver=driver, idempotency_key=idempotency_key
+            ).first()
             if existing is not None:
                 if existing.request_fingerprint != fingerprint:
                     raise IdempotencyKeyReused()
@@ -215,11 +218,12 @@ def booking_create(
         ).first()
         if vehicle is None:
             raise ValidationFailed(
-                "Unknown vehicle.", fields={"vehicle": ["None of your active vehicles has this id."]}
+                "Unknown vehicle.",
+                fields={"vehicle": ["None of your active vehicles has this id."]},
             )
-        kind = request.spot_kind or (SpotKind.MOTORCYCLE if vehicle.kind == "motorcycle" else (
-            SpotKind.STANDARD
-        ))
+        kind = request.spot_kind or (
+            SpotKind.MOTORCYCLE if vehicle.kind == "motorcycle" else (SpotKind.STANDARD)
+        )
         if kind not in VEHICLE_SPOT_KINDS[vehicle.kind]:
             raise ValidationFailed(
                 "This vehicle does not fit that kind of spot.",
@@ -249,7 +253,9 @@ def booking_create(
                 "ends_at": request.ends_at,
                 "status": status,
                 "price": booking_price(
-                    plan=plan, facility=facility, starts_at=request.starts_at,
+                    plan=plan,
+                    facility=facility,
+                    starts_at=request.starts_at,
                     ends_at=request.ends_at,
                 ),
                 "currency": plan.currency,
@@ -261,8 +267,12 @@ def booking_create(
             },
         )
         _record(
-            booking=booking, from_status="", to_status=status, actor=driver,
-            actor_kind="driver", at=now,
+            booking=booking,
+            from_status="",
+            to_status=status,
+            actor=driver,
+            actor_kind="driver",
+            at=now,
         )
         if status == BookingStatus.CONFIRMED:
             outbox_add(booking=booking, kind=NotificationKind.CONFIRMED)
@@ -305,8 +315,13 @@ def _save_transition(
     booking.status = to_status
     booking.save(update_fields=["status", "updated_at", *(update_fields or [])])
     _record(
-        booking=booking, from_status=from_status, to_status=to_status, actor=actor,
-        actor_kind=actor_kind, at=now, reason=reason,
+        booking=booking,
+        from_status=from_status,
+        to_status=to_status,
+        actor=actor,
+        actor_kind=actor_kind,
+        at=now,
+        reason=reason,
     )
     bump_on_commit([booking.facility_id])
     return booking
@@ -324,7 +339,11 @@ def booking_confirm(
         raise _refuse(booking, "confirm", "The hold has expired.")
     booking.hold_expires_at = None
     _save_transition(
-        booking, to_status=BookingStatus.CONFIRMED, actor=actor, actor_kind=actor_kind, now=now,
+        booking,
+        to_status=BookingStatus.CONFIRMED,
+        actor=actor,
+        actor_kind=actor_kind,
+        now=now,
         update_fields=["hold_expires_at"],
     )
     outbox_add(booking=booking, kind=NotificationKind.CONFIRMED)
@@ -351,8 +370,13 @@ def booking_cancel(
         booking.price = Decimal("0.00")
         fields.append("price")
     _save_transition(
-        booking, to_status=BookingStatus.CANCELLED, actor=actor, actor_kind=actor_kind, now=now,
-        reason=reason, update_fields=fields,
+        booking,
+        to_status=BookingStatus.CANCELLED,
+        actor=actor,
+        actor_kind=actor_kind,
+        now=now,
+        reason=reason,
+        update_fields=fields,
     )
     outbox_add(booking=booking, kind=NotificationKind.CANCELLED)
     return booking
@@ -400,8 +424,13 @@ def booking_extend(
             raise VehicleBusy() from exc
         raise
     _record(
-        booking=booking, from_status=booking.status, to_status=booking.status, actor=actor,
-        actor_kind=actor_kind, at=now, reason=f"extended from {previous_end.isoformat()}",
+        booking=booking,
+        from_status=booking.status,
+        to_status=booking.status,
+        actor=actor,
+        actor_kind=actor_kind,
+        at=now,
+        reason=f"extended from {previous_end.isoformat()}",
     )
     bump_on_commit([booking.facility_id])
     return booking
@@ -414,7 +443,10 @@ def check_in_window(booking: Booking) -> tuple[datetime, datetime]:
 
 @transaction.atomic
 def booking_check_in(
-    *, booking: Booking, actor: User | None, actor_kind: str = "driver",
+    *,
+    booking: Booking,
+    actor: User | None,
+    actor_kind: str = "driver",
     now: datetime | None = None,
 ) -> Booking:
     now = now or timezone.now()
@@ -431,7 +463,11 @@ def booking_check_in(
         )
     booking.checked_in_at = now
     return _save_transition(
-        booking, to_status=BookingStatus.ACTIVE, actor=actor, actor_kind=actor_kind, now=now,
+        booking,
+        to_status=BookingStatus.ACTIVE,
+        actor=actor,
+        actor_kind=actor_kind,
+        now=now,
         update_fields=["checked_in_at"],
     )
 
@@ -447,7 +483,10 @@ def overstay_fee(*, booking: Booking, plan: RatePlan, checked_out_at: datetime) 
 
 @transaction.atomic
 def booking_check_out(
-    *, booking: Booking, actor: User | None, actor_kind: str = "driver",
+    *,
+    booking: Booking,
+    actor: User | None,
+    actor_kind: str = "driver",
     now: datetime | None = None,
 ) -> Booking:
     now = now or timezone.now()
@@ -460,7 +499,11 @@ def booking_check_out(
         overstay_fee(booking=booking, plan=plan, checked_out_at=now) if plan else Decimal("0.00")
     )
     return _save_transition(
-        booking, to_status=BookingStatus.COMPLETED, actor=actor, actor_kind=actor_kind, now=now,
+        booking,
+        to_status=BookingStatus.COMPLETED,
+        actor=actor,
+        actor_kind=actor_kind,
+        now=now,
         update_fields=["checked_out_at", "overstay_fee"],
     )
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import math
 import zoneinfo
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Protocol
 
@@ -24,6 +24,9 @@ class Rates(Protocol):
 
 
 def _day_boundaries(starts_at: datetime, ends_at: datetime, tz: zoneinfo.ZoneInfo):
+    # Python subtracts datetimes that share a tzinfo by wall clock; work in UTC so every
+    # difference below is real elapsed time.
+    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
     local_start = starts_at.astimezone(tz)
     day = 0
     segment_start = starts_at
@@ -31,7 +34,7 @@ def _day_boundaries(starts_at: datetime, ends_at: datetime, tz: zoneinfo.ZoneInf
         day += 1
         # Wall-clock arithmetic on an aware datetime keeps the local time of day.
         next_local = (local_start.replace(tzinfo=None) + timedelta(days=day)).replace(tzinfo=tz)
-        segment_end = min(next_local.astimezone(starts_at.tzinfo), ends_at)
+        segment_end = min(next_local.astimezone(UTC), ends_at)
         if segment_end <= segment_start:  # guard against pathological zone data
             segment_end = min(segment_start + timedelta(hours=24), ends_at)
         yield segment_start, segment_end

@@ -119,7 +119,9 @@ def facility_get_active(*, facility_id: int) -> Facility:
         .prefetch_related(
             Prefetch("zones", queryset=Zone.objects.order_by("level", "name")),
             Prefetch(
-                "rate_plans", queryset=RatePlan.objects.filter(is_active=True), to_attr="active_plans"
+                "rate_plans",
+                queryset=RatePlan.objects.filter(is_active=True),
+                to_attr="active_plans",
             ),
         )
         .filter(pk=facility_id)

@@ -36,9 +36,7 @@ def _save(vehicle: Vehicle, **kwargs) -> Vehicle:
     return vehicle
 
 
-def vehicle_create(
-    *, owner: User, plate: str, kind: str = "car", is_ev: bool = False
-) -> Vehicle:
+def vehicle_create(*, owner: User, plate: str, kind: str = "car", is_ev: bool = False) -> Vehicle:
     normalized = _validated_plate(plate)
     if Vehicle.objects.for_owner(owner).active().filter(plate_normalized=normalized).exists():
         raise DuplicatePlate(fields={"plate": [DuplicatePlate.default_message]})
@@ -49,8 +47,11 @@ def vehicle_update(*, vehicle: Vehicle, **changes) -> Vehicle:
     if "plate" in changes:
         normalized = _validated_plate(changes["plate"])
         clash = (
-            Vehicle.objects.for_owner(vehicle.owner_id).active()
-            .filter(plate_normalized=normalized).exclude(pk=vehicle.pk).exists()
+            Vehicle.objects.for_owner(vehicle.owner_id)
+            .active()
+            .filter(plate_normalized=normalized)
+            .exclude(pk=vehicle.pk)
+            .exists()
         )
         if clash:
             raise DuplicatePlate(fields={"plate": [DuplicatePlate.default_message]})

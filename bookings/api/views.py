@@ -65,7 +65,11 @@ class BookingOutput(serializers.Serializer):
         data = super().to_representation(instance)
         tz = instance.facility.tz
         for field in (
-            "starts_at", "ends_at", "hold_expires_at", "checked_in_at", "checked_out_at",
+            "starts_at",
+            "ends_at",
+            "hold_expires_at",
+            "checked_in_at",
+            "checked_out_at",
             "created_at",
         ):
             value = getattr(instance, field)
@@ -140,7 +144,10 @@ class BookingListCreateView(ApiView):
         request=BookingCreateInput,
         parameters=[
             OpenApiParameter(
-                "Idempotency-Key", str, OpenApiParameter.HEADER, required=False,
+                "Idempotency-Key",
+                str,
+                OpenApiParameter.HEADER,
+                required=False,
                 description="Retries with the same key and body return the same booking.",
             )
         ],

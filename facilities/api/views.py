@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.conf import settings
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
@@ -113,9 +113,7 @@ class FacilitySearchView(ApiView):
 
         def build() -> dict:
             page = paginator.paginate_queryset(search(), request, view=self)
-            data = paginator.get_paginated_response(
-                FacilitySearchOutput(page, many=True).data
-            ).data
+            data = paginator.get_paginated_response(FacilitySearchOutput(page, many=True).data).data
             data["window"] = _window_data(window)
             return data
 
@@ -203,9 +201,18 @@ class FacilityDetailView(ApiView):
             plan = facility.active_plans[0] if facility.active_plans else None
             return FacilityDetailOutput(
                 {
-                    **{f: getattr(facility, f) for f in (
-                        "id", "name", "slug", "address", "latitude", "longitude", "timezone"
-                    )},
+                    **{
+                        f: getattr(facility, f)
+                        for f in (
+                            "id",
+                            "name",
+                            "slug",
+                            "address",
+                            "latitude",
+                            "longitude",
+                            "timezone",
+                        )
+                    },
                     "operator": facility.operator,
                     "zones": zones,
                     "rate_plan": plan,
@@ -260,7 +267,12 @@ class FacilityQuoteView(ApiView):
         booking_window_validate(starts_at=start, ends_at=end, now=timezone.now())
         plan = facility.active_plans[0] if facility.active_plans else active_rate_plan(facility)
         tz = facility.tz
-        args = {"rates": plan, "starts_at": start, "ends_at": end, "timezone_name": facility.timezone}
+        args = {
+            "rates": plan,
+            "starts_at": start,
+            "ends_at": end,
+            "timezone_name": facility.timezone,
+        }
         return Response(
             QuoteOutput(
                 {

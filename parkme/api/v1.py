@@ -15,9 +15,7 @@ urlpatterns = [
     path("vehicles/", vehicles.VehicleListView.as_view(), name="vehicles"),
     path("vehicles/<int:vehicle_id>/", vehicles.VehicleDetailView.as_view(), name="vehicle"),
     path("facilities/", facilities.FacilitySearchView.as_view(), name="facilities"),
-    path(
-        "facilities/<int:facility_id>/", facilities.FacilityDetailView.as_view(), name="facility"
-    ),
+    path("facilities/<int:facility_id>/", facilities.FacilityDetailView.as_view(), name="facility"),
     path(
         "facilities/<int:facility_id>/quote/",
         facilities.FacilityQuoteView.as_view(),

@@ -53,7 +53,8 @@ class VehicleDetailView(ApiView):
         return Response(VehicleOutput(vehicle).data)
 
     @extend_schema(
-        request=VehicleInput(partial=True), responses=VehicleOutput,
+        request=VehicleInput(partial=True),
+        responses=VehicleOutput,
         operation_id="vehicles_partial_update",
     )
     def patch(self, request, vehicle_id: int):

@@ -1,0 +1,141 @@
+"""Real threads, real connections, the same rows: the guarantees hold under races."""
+
+from __future__ import annotations
+
+import threading
+from collections import Counter
+from datetime import timedelta
+
+import pytest
+from django.db import connection, connections
+
+from bookings.models import Booking
+from tests.api.conftest import api_client_for, booking_body, tomorrow_at
+from tests.factories import UserFactory, VehicleFactory
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def _hammer(requests) -> list:
+    """Fire every request callable from its own thread at the same moment."""
+    barrier = threading.Barrier(len(requests))
+    results: list = [None] * len(requests)
+
+    def run(i, request):
+        try:
+            barrier.wait(timeout=30)
+            results[i] = request()
+        finally:
+            connections.close_all()
+
+    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    return results
+
+
+def _overlapping_live_pairs() -> int:
+    with connection.cursor() as c:
+        c.execute(
+            """
+            SELECT count(*) FROM bookings_booking a JOIN bookings_booking b
+              ON a.spot_id = b.spot_id AND a.id < b.id
+             AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)
+            WHERE a.status IN ('held', 'confirmed', 'active')
+              AND b.status IN ('held', 'confirmed', 'active')
+            """
+        )
+        return c.fetchone()[0]
+
+
+def test_fifty_drivers_race_for_the_last_spot_exactly_one_wins(garage):
+    garage.spots.exclude(code="S1").update(is_active=False)
+    start = tomorrow_at(9)
+    drivers = [UserFactory() for _ in range(50)]
+    cars = [VehicleFactory(owner=d) for d in drivers]
+    clients = [api_client_for(d) for d in drivers]
+
+    def attempt(client, car):
+        return lambda: client.post(
+            "/api/v1/bookings/", booking_body(garage, car, start), format="json"
+        )
+
+    responses = _hammer([attempt(c, v) for c, v in zip(clients, cars, strict=True)])
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 1, 409: 49}
+    codes = {r.json()["error"]["code"] for r in responses if r.status_code == 409}
+    assert codes == {"no_availability"}
+    assert Booking.objects.count() == 1
+    assert _overlapping_live_pairs() == 0
+
+
+def test_twenty_concurrent_retries_with_one_idempotency_key_make_one_booking(
+    alice, alice_car, garage
+):
+    body = booking_body(garage, alice_car, tomorrow_at(9))
+    clients = [api_client_for(alice) for _ in range(20)]
+    responses = _hammer(
+        [
+            (
+                lambda c=c: c.post(
+                    "/api/v1/bookings/", body, format="json", HTTP_IDEMPOTENCY_KEY="retry-me"
+                )
+            )
+            for c in clients
+        ]
+    )
+    assert {r.status_code for r in responses} == {201}
+    assert len({r.json()["id"] for r in responses}) == 1
+    assert Booking.objects.count() == 1
+
+
+def test_a_driver_at_the_cap_racing_ten_bookings_stays_at_the_cap(alice, garage):
+    start = tomorrow_at(1)
+    vehicles = [VehicleFactory(owner=alice, plate=f"RACE{n}") for n in range(14)]
+    client = api_client_for(alice)
+    for n in range(4):  # one below the cap of 5
+        r = client.post(
+            "/api/v1/bookings/",
+            booking_body(garage, vehicles[n], start + timedelta(hours=3 * n)),
+            format="json",
+        )
+        assert r.status_code == 201
+    racers = vehicles[4:]
+    responses = _hammer(
+        [
+            (
+                lambda v=v: api_client_for(alice).post(
+                    "/api/v1/bookings/",
+                    booking_body(garage, v, start + timedelta(days=1)),
+                    format="json",
+                )
+            )
+            for v in racers
+        ]
+    )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses[201] == 1
+    assert statuses[409] == 9
+    assert Booking.objects.filter(driver=alice).count() == 5
+
+
+def test_many_drivers_on_few_spots_fill_every_spot_once(garage):
+    """More drivers than spots: every spot is used exactly once, the rest get 409."""
+    start = tomorrow_at(9)
+    drivers = [UserFactory() for _ in range(12)]
+    cars = [VehicleFactory(owner=d) for d in drivers]
+    responses = _hammer(
+        [
+            (
+                lambda d=d, v=v: api_client_for(d).post(
+                    "/api/v1/bookings/", booking_body(garage, v, start), format="json"
+                )
+            )
+            for d, v in zip(drivers, cars, strict=True)
+        ]
+    )
+    statuses = Counter(r.status_code for r in responses)
+    assert statuses == {201: 3, 409: 9}  # three standard spots
+    assert _overlapping_live_pairs() == 0
