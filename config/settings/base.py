@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "parkme.middleware.RequestIDMiddleware",
+    "parkme.middleware_db.ReplicaRoutingMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -140,6 +141,38 @@ def database_config(base: dict) -> dict:
 DATABASE_URL = database_url_from_env()
 DATABASES = {"default": database_config(env.db_url_config(DATABASE_URL))} if DATABASE_URL else {}
 
+# --- read replicas (parkme.db_router) -------------------------------------------------------
+# Comma-separated URLs; they become the aliases replica1, replica2, ... in that order.
+DATABASE_REPLICA_URLS = env.list("DATABASE_REPLICA_URLS", default=[])
+REPLICA_MAX_LAG_SECONDS = env.float("REPLICA_MAX_LAG_SECONDS", default=5.0)
+REPLICA_PIN_SECONDS = env.int("REPLICA_PIN_SECONDS", default=10)
+REPLICA_HEALTH_CACHE_SECONDS = env.float("REPLICA_HEALTH_CACHE_SECONDS", default=3.0)
+REPLICA_CONNECT_TIMEOUT = env.int("REPLICA_CONNECT_TIMEOUT", default=2)
+
+
+def replica_config(base: dict) -> dict:
+    config = database_config(base)
+    options = config["OPTIONS"]
+    options["connect_timeout"] = min(int(options["connect_timeout"]), REPLICA_CONNECT_TIMEOUT)
+    if "pool" in options:
+        # A dead replica may cost one request seconds, never the pool's default 30 s wait.
+        options["pool"] = {**options["pool"], "timeout": REPLICA_CONNECT_TIMEOUT}
+    config["CONN_HEALTH_CHECKS"] = True  # a pooled connection is checked before each use
+    config["TEST"] = {"MIRROR": "default"}
+    return config
+
+
+def replica_databases(urls: list[str]) -> dict:
+    return {f"replica{n}": replica_config(env.db_url_config(url)) for n, url in enumerate(urls, 1)}
+
+
+if DATABASES:
+    DATABASES.update(replica_databases(DATABASE_REPLICA_URLS))
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
+DATABASE_ROUTERS = ["parkme.db_router.ReplicaRouter"]
+# Queries slower than this are logged with the request id; 0 turns the log off.
+SLOW_QUERY_MS = env.int("SLOW_QUERY_MS", default=500)
+
 # --- cache, Redis, Celery -----------------------------------------------------------------
 REDIS_URL = env.str("REDIS_URL", default="")
 
@@ -191,6 +224,16 @@ STORAGES = {
 }
 if AWS_STORAGE_BUCKET_NAME:
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
+
+# S3-compatible stores (MinIO, ...); empty means AWS itself.
+AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
+
+# --- backups (manage.py backup_db / restore_db) ---------------------------------------------
+BACKUP_S3_BUCKET = env.str("BACKUP_S3_BUCKET", default="") or AWS_STORAGE_BUCKET_NAME
+BACKUP_S3_PREFIX = env.str("BACKUP_S3_PREFIX", default="backups/")
+BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=30)
+# Where pg_dump/psql live when not in /usr/lib/postgresql/<major>/bin or on PATH.
+PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
 
 # --- security (prod turns these on; names from the production guide) ----------------------
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
@@ -266,6 +309,13 @@ SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
 SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
+# /metrics answers these addresses or networks (client address as NUM_PROXIES allows), or a
+# request with "Authorization: Bearer <METRICS_BEARER_TOKEN>"; everyone else gets a 403.
+METRICS_ALLOWED_IPS = env.list("METRICS_ALLOWED_IPS", default=["127.0.0.1", "::1"])
+METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
+METRICS_CELERY_QUEUES = env.list(
+    "METRICS_CELERY_QUEUES", default=["celery", "notifications", "maintenance"]
+)
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "text" or "json"
 
 LOGGING = {

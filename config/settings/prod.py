@@ -9,10 +9,12 @@ from .base import *  # noqa: F403
 from .base import (
     CELERY_BROKER_URL,
     CELERY_RESULT_BACKEND,
+    DATABASE_REPLICA_URLS,
     DATABASE_URL,
     cache_config,
     database_config,
     env,
+    replica_databases,
 )
 
 
@@ -34,6 +36,8 @@ ALLOWED_HOSTS = _required(
 )
 _required("DATABASE_URL", DATABASE_URL)
 DATABASES = {"default": database_config(env.db_url_config(DATABASE_URL))}
+DATABASES.update(replica_databases(DATABASE_REPLICA_URLS))
+DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
 REDIS_URL = _required("REDIS_URL", env.str("REDIS_URL", default=""))
 CACHES = cache_config(REDIS_URL)
 CELERY_BROKER_URL = CELERY_BROKER_URL or REDIS_URL

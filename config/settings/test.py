@@ -1,7 +1,16 @@
 """Test: the real PostgreSQL and Redis (embedded unless the environment names servers)."""
 
 from .base import *  # noqa: F403
-from .base import CACHES, DATABASES, REST_FRAMEWORK, cache_config, database_config, env
+from .base import (
+    CACHES,
+    DATABASE_REPLICAS,
+    DATABASES,
+    REST_FRAMEWORK,
+    cache_config,
+    database_config,
+    env,
+    replica_config,
+)
 
 DEBUG = False
 PARKME_ENVIRONMENT = "test"
@@ -42,6 +51,14 @@ REST_FRAMEWORK = {
 
 # Parallel runs on one server (helpers, CI matrix) each name their own test database.
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_parkme")}
+
+# Tests never need a real replica: each replica (and "replica" when none is configured)
+# mirrors the primary, so request tests run through the router. tests/ops starts a real one.
+if not DATABASE_REPLICAS:
+    DATABASES["replica"] = replica_config(dict(DATABASES["default"]))
+    DATABASE_REPLICAS = ["replica"]
+for _alias in DATABASE_REPLICAS:
+    DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
 CACHES["default"]["KEY_PREFIX"] = env.str("TEST_CACHE_PREFIX", default="parkme-test")
 
 # No collectstatic outside production: serve straight from the apps.
