@@ -176,3 +176,36 @@ class RatePlan(models.Model):
 
     def __str__(self) -> str:
         return f"{self.facility}: {self.hourly_rate} {self.currency}/h, max {self.daily_max}/day"
+
+
+class OccupancyRollup(models.Model):
+    """How much of one facility was booked in one clock hour (UTC), written hourly by the
+    roll-up task for dashboards and reports; re-running an hour rewrites its row."""
+
+    facility = models.ForeignKey(
+        Facility, on_delete=models.CASCADE, related_name="occupancy_rollups"
+    )
+    hour = models.DateTimeField(help_text="Start of the hour (UTC).")
+    spots_total = models.PositiveIntegerField(help_text="Active, available spots.")
+    spots_used = models.PositiveIntegerField(help_text="Spots booked at any time in the hour.")
+    occupied_minutes = models.PositiveIntegerField(
+        help_text="Booked spot-minutes inside the hour (confirmed, active or completed)."
+    )
+    bookings_started = models.PositiveIntegerField()
+    computed_at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["-hour", "facility_id"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "hour"], name="occupancy_once_per_hour"),
+        ]
+        indexes = [models.Index(fields=["hour"], name="occupancy_hour_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.facility_id} @ {self.hour:%Y-%m-%d %H:00}"
+
+    @property
+    def occupancy(self) -> float:
+        """Share of the hour's spot-minutes that were booked, 0.0–1.0."""
+        capacity = self.spots_total * 60
+        return min(self.occupied_minutes / capacity, 1.0) if capacity else 0.0

@@ -202,6 +202,72 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL
 CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+CELERY_TIMEZONE = "UTC"
+CELERY_ACCEPT_CONTENT = ["json"]
+CELERY_TASK_SERIALIZER = "json"
+CELERY_RESULT_SERIALIZER = "json"
+CELERY_RESULT_EXPIRES = timedelta(days=1)
+# A task is acknowledged only once it has run, and a worker that dies mid-task hands it back:
+# every task is idempotent, so running twice is safe and never running is not.
+CELERY_TASK_ACKS_LATE = True
+CELERY_TASK_REJECT_ON_WORKER_LOST = True
+CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
+CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
+CELERY_WORKER_HIJACK_ROOT_LOGGER = False
+CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+CELERY_TASK_DEFAULT_QUEUE = "celery"
+CELERY_TASK_ROUTES = {
+    "bookings.deliver_notification": {"queue": "notifications"},
+    "bookings.deliver_pending_notifications": {"queue": "notifications"},
+    "bookings.expire_holds": {"queue": "maintenance"},
+    "bookings.expire_no_shows": {"queue": "maintenance"},
+    "bookings.flag_overstays": {"queue": "maintenance"},
+    "bookings.send_start_reminders": {"queue": "maintenance"},
+    "bookings.send_ending_soon_reminders": {"queue": "maintenance"},
+    "bookings.roll_up_occupancy": {"queue": "maintenance"},
+    "bookings.anonymize_old_bookings": {"queue": "maintenance"},
+}
+# Web requests enqueue after commit: a broker outage must cost them at most about a second
+# (the outbox sweep delivers what could not be enqueued).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
+CELERY_BROKER_CONNECTION_TIMEOUT = 2
+_celery_redis_options: dict = {
+    # Longer than any retry countdown, or Redis would hand a waiting retry to a second worker.
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "socket_timeout": 5,
+    "socket_connect_timeout": 2,
+}
+CELERY_REDIS_KEY_PREFIX = env.str("CELERY_REDIS_KEY_PREFIX", default="")
+if CELERY_REDIS_KEY_PREFIX:
+    _celery_redis_options["global_keyprefix"] = CELERY_REDIS_KEY_PREFIX
+CELERY_BROKER_TRANSPORT_OPTIONS = _celery_redis_options
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = dict(_celery_redis_options)
+
+# --- background work (bookings/sweeps.py, bookings/notifications.py) ----------------------
+PARKME_BACKGROUND = {
+    # Rows one sweep transaction claims, and how many such batches one task run may do.
+    "SWEEP_BATCH_SIZE": env.int("SWEEP_BATCH_SIZE", default=500),
+    "SWEEP_MAX_BATCHES": env.int("SWEEP_MAX_BATCHES", default=40),
+    "REMINDER_BEFORE_START_MINUTES": env.int("REMINDER_BEFORE_START_MINUTES", default=30),
+    "ENDING_SOON_MINUTES": env.int("ENDING_SOON_MINUTES", default=15),
+    "NOTIFICATION_MAX_ATTEMPTS": env.int("NOTIFICATION_MAX_ATTEMPTS", default=6),
+    "NOTIFICATION_RETRY_BACKOFF_SECONDS": env.int(
+        "NOTIFICATION_RETRY_BACKOFF_SECONDS", default=60
+    ),
+    "NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS": env.int(
+        "NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", default=900
+    ),
+    # The outbox sweep leaves fresh rows to the task enqueued on commit for this long.
+    "NOTIFICATION_PENDING_AFTER_SECONDS": env.int(
+        "NOTIFICATION_PENDING_AFTER_SECONDS", default=60
+    ),
+}
 
 # --- e-mail -------------------------------------------------------------------------------
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.smtp.EmailBackend")

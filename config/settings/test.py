@@ -3,6 +3,8 @@
 from .base import *  # noqa: F403
 from .base import (
     CACHES,
+    CELERY_BROKER_TRANSPORT_OPTIONS,
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
     DATABASE_REPLICAS,
     DATABASES,
     REST_FRAMEWORK,
@@ -60,6 +62,17 @@ if not DATABASE_REPLICAS:
 for _alias in DATABASE_REPLICAS:
     DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
 CACHES["default"]["KEY_PREFIX"] = env.str("TEST_CACHE_PREFIX", default="parkme-test")
+# Each run's tasks travel under its own Redis key prefix, so a `make run` worker or another
+# run's worker on the same Redis never takes them.
+_celery_prefix = f"{CACHES['default']['KEY_PREFIX']}-celery:"
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    **CELERY_BROKER_TRANSPORT_OPTIONS,
+    "global_keyprefix": _celery_prefix,
+}
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = {
+    **CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS,
+    "global_keyprefix": _celery_prefix,
+}
 
 # No collectstatic outside production: serve straight from the apps.
 WHITENOISE_USE_FINDERS = True
