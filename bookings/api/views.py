@@ -14,6 +14,7 @@ from bookings.models import BookingStatus, GateDirection
 from facilities.models import SpotKind
 from parkme.api.fields import AwareDateTimeField, OffsetDateTimeField, StrictSerializer
 from parkme.api.pagination import StandardPagination
+from parkme.api.schema import paginated
 from parkme.api.throttles import BookingBurstThrottle, BookingThrottle, GateThrottle, UserThrottle
 from parkme.api.views import ApiView
 from parkme.errors import ValidationFailed
@@ -116,7 +117,7 @@ class BookingListCreateView(ApiView):
 
     @extend_schema(
         parameters=[BookingListQuery],
-        responses=BookingOutput(many=True),
+        responses=paginated(BookingOutput(many=True), "PaginatedBookings"),
         operation_id="bookings_list",
     )
     def get(self, request):

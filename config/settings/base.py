@@ -15,7 +15,7 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-change-me")
+SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-use-in-production")
 DEBUG = env.bool("DEBUG", default=False)
 PARKME_ENVIRONMENT = "base"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=env.list("ALLOWED_HOSTS", default=[]))
@@ -352,6 +352,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "COMPONENT_SPLIT_REQUEST": True,
+    "POSTPROCESSING_HOOKS": [
+        "drf_spectacular.hooks.postprocess_schema_enums",
+        "parkme.api.schema.add_error_responses",
+    ],
 }
 
 # --- booking rules (DESIGN.md "Booking rules") --------------------------------------------

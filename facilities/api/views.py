@@ -14,6 +14,7 @@ from facilities.models import SpotKind
 from facilities.pricing import window_breakdown, window_price
 from parkme.api.fields import AwareDateTimeField, OffsetDateTimeField
 from parkme.api.pagination import StandardPagination
+from parkme.api.schema import paginated
 from parkme.api.response_cache import cache_key, cached_json
 from parkme.api.views import ApiView
 
@@ -92,7 +93,14 @@ class FacilitySearchView(ApiView):
 
     @extend_schema(
         parameters=[SearchQuery],
-        responses=FacilitySearchOutput(many=True),
+        responses=paginated(
+            FacilitySearchOutput(many=True),
+            "PaginatedFacilities",
+            window=inline_serializer(
+                "SearchWindow",
+                {"starts_at": OffsetDateTimeField(), "ends_at": OffsetDateTimeField()},
+            ),
+        ),
         operation_id="facilities_search",
     )
     def get(self, request):

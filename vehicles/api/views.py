@@ -6,6 +6,7 @@ from rest_framework.response import Response
 
 from parkme.api.fields import StrictSerializer
 from parkme.api.pagination import StandardPagination
+from parkme.api.schema import paginated
 from parkme.api.views import ApiView
 from vehicles import selectors, services
 from vehicles.models import VehicleKind
@@ -28,7 +29,10 @@ class VehicleInput(StrictSerializer):
 
 
 class VehicleListView(ApiView):
-    @extend_schema(responses=VehicleOutput(many=True), operation_id="vehicles_list")
+    @extend_schema(
+        responses=paginated(VehicleOutput(many=True), "PaginatedVehicles"),
+        operation_id="vehicles_list",
+    )
     def get(self, request):
         paginator = StandardPagination()
         page = paginator.paginate_queryset(
