@@ -1,45 +1,235 @@
-from django.contrib import admin
+"""Facilities, zones, spots and rate plans for operator staff.
 
-from facilities.models import Facility, RatePlan, Spot, Zone
+Admins manage their operator's rows; attendants view facilities, zones and spots (and the
+dashboard), never rate plans. Spots are created in bulk from a zone and put into or out of
+maintenance in bulk, through facilities.services (which keeps the availability cache right).
+"""
+
+from django import forms
+from django.contrib import admin, messages
+from django.contrib.admin.models import ADDITION, LogEntry
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
+from django.utils import timezone
+from django.utils.html import format_html
+
+from facilities.admin_dashboard import dashboard_context
+from facilities.models import Facility, RatePlan, Spot, SpotKind, Zone
+from facilities.services import MAX_SPOTS_PER_RUN, spot_bulk_create, spot_set_maintenance
+from parkme.admin_tenancy import ADMIN_ROLES, TenantScopedAdmin, TenantScopedInline
+from parkme.errors import ValidationFailed
 
 
-class ZoneInline(admin.TabularInline):
+class ZoneInline(TenantScopedInline, admin.TabularInline):
     model = Zone
+    operator_path = "facility__operator"
     extra = 0
+    fields = ["name", "level"]
+    show_change_link = True
 
 
-class RatePlanInline(admin.TabularInline):
+class RatePlanInline(TenantScopedInline, admin.TabularInline):
     model = RatePlan
+    operator_path = "facility__operator"
+    view_roles = ADMIN_ROLES
     extra = 0
+    fields = ["currency", "hourly_rate", "daily_max", "grace_minutes", "is_active"]
 
 
 @admin.register(Facility)
-class FacilityAdmin(admin.ModelAdmin):
-    list_display = ["name", "operator", "timezone", "is_active"]
-    list_filter = ["is_active", "operator"]
+class FacilityAdmin(TenantScopedAdmin):
+    operator_path = "operator"
+    list_display = ["name", "operator", "timezone", "is_active", "dashboard_link"]
+    list_filter = ["is_active", ("operator", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["operator"]
     search_fields = ["name", "slug", "address"]
     prepopulated_fields = {"slug": ("name",)}
     inlines = [ZoneInline, RatePlanInline]
 
+    @admin.display(description="Occupancy")
+    def dashboard_link(self, obj: Facility) -> str:
+        url = reverse("admin:facilities_facility_dashboard", args=[obj.pk])
+        return format_html('<a href="{}">Dashboard</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/dashboard/",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="facilities_facility_dashboard",
+            ),
+            *super().get_urls(),
+        ]
+
+    def dashboard_view(self, request, object_id):
+        facility = self.get_object(request, unquote(object_id))
+        if facility is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, facility):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            **dashboard_context(facility=facility, now=timezone.now()),
+            "opts": self.opts,
+            "title": f"{facility.name}: occupancy",
+        }
+        return TemplateResponse(request, "admin/facilities/facility/dashboard.html", context)
+
+
+class BulkSpotsForm(forms.Form):
+    prefix = forms.CharField(
+        max_length=24, required=False, help_text="Text before the number, e.g. “P1-S”."
+    )
+    first = forms.IntegerField(min_value=0, initial=1)
+    last = forms.IntegerField(min_value=0, help_text=f"At most {MAX_SPOTS_PER_RUN} at once.")
+    width = forms.IntegerField(
+        min_value=0,
+        max_value=8,
+        initial=3,
+        label="Digits",
+        help_text="Zero-pad numbers to this many digits (3 → 001).",
+    )
+    kind = forms.ChoiceField(choices=SpotKind.choices, initial=SpotKind.STANDARD)
+
 
 @admin.register(Zone)
-class ZoneAdmin(admin.ModelAdmin):
-    list_display = ["name", "facility", "level"]
+class ZoneAdmin(TenantScopedAdmin):
+    operator_path = "facility__operator"
+    list_display = ["name", "facility", "level", "add_spots_link"]
+    list_filter = [("facility", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["facility"]
     search_fields = ["name", "facility__name"]
 
+    @admin.display(description="Spots")
+    def add_spots_link(self, obj: Zone) -> str:
+        spots = reverse("admin:facilities_spot_changelist") + f"?zone__id__exact={obj.pk}"
+        return format_html('<a href="{}">View spots</a>', spots)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/add-spots/",
+                self.admin_site.admin_view(self.add_spots_view),
+                name="facilities_zone_add_spots",
+            ),
+            *super().get_urls(),
+        ]
+
+    def may_add_spots(self, request, zone: Zone | None) -> bool:
+        spot_admin = self.admin_site.get_model_admin(Spot)
+        return spot_admin.has_add_permission(request) and self.may_write(request, zone)
+
+    def render_change_form(self, request, context, add=False, change=False, form_url="", obj=None):
+        context["may_add_spots"] = obj is not None and self.may_add_spots(request, obj)
+        return super().render_change_form(request, context, add, change, form_url, obj)
+
+    def add_spots_view(self, request, object_id):
+        zone = self.get_object(request, unquote(object_id))
+        if zone is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.may_add_spots(request, zone):
+            raise PermissionDenied
+        form = BulkSpotsForm(request.POST or None)
+        if request.method == "POST" and form.is_valid():
+            try:
+                spots = spot_bulk_create(zone=zone, **form.cleaned_data)
+            except ValidationFailed as exc:
+                for field, problems in exc.fields.items():
+                    form.add_error(field if field in form.fields else None, problems)
+            else:
+                message = f"Added {len(spots)} {form.cleaned_data['kind']} spots " + (
+                    f"{spots[0].code}…{spots[-1].code}" if len(spots) > 1 else spots[0].code
+                )
+                self.log_change(request, zone, message)
+                LogEntry.objects.log_actions(
+                    user_id=request.user.pk,
+                    queryset=Spot.objects.filter(pk__in=[s.pk for s in spots]),
+                    action_flag=ADDITION,
+                    change_message=f"Added in bulk to zone {zone.name}",
+                )
+                self.message_user(request, message + ".", messages.SUCCESS)
+                return HttpResponseRedirect(
+                    reverse("admin:facilities_spot_changelist") + f"?zone__id__exact={zone.pk}"
+                )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "original": zone,
+            "zone": zone,
+            "form": form,
+            "title": f"Add spots to {zone}",
+        }
+        return TemplateResponse(request, "admin/facilities/zone/add_spots.html", context)
+
+
+class SpotForm(forms.ModelForm):
+    """The facility follows the zone; the (facility, code) rule is checked here because
+    the form has no facility field for Django to validate it against."""
+
+    class Meta:
+        model = Spot
+        fields = ["zone", "code", "kind", "status", "is_active"]
+
+    def clean(self):
+        cleaned = super().clean()
+        zone, code = cleaned.get("zone"), cleaned.get("code")
+        if zone is None:
+            return cleaned
+        if self.instance.pk and zone.facility_id != self.instance.facility_id:
+            self.add_error("zone", "A spot cannot move to another facility; add one there.")
+            return cleaned
+        self.instance.facility_id = zone.facility_id
+        taken = Spot.objects.filter(facility_id=zone.facility_id, code=code)
+        if code and taken.exclude(pk=self.instance.pk).exists():
+            self.add_error("code", "Another spot of this facility has this code.")
+        return cleaned
+
 
 @admin.register(Spot)
-class SpotAdmin(admin.ModelAdmin):
-    list_display = ["code", "facility", "zone", "kind", "status", "is_active"]
-    list_filter = ["kind", "status", "is_active"]
+class SpotAdmin(TenantScopedAdmin):
+    operator_path = "facility__operator"
+    form = SpotForm
+    list_display = ["code", "facility", "zone_name", "kind", "status", "is_active"]
+    list_filter = [
+        "kind",
+        "status",
+        "is_active",
+        ("facility", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["facility", "zone"]
+    list_per_page = 200
     search_fields = ["code"]
+    actions = ["put_into_maintenance", "return_to_service"]
+
+    @admin.display(description="Zone", ordering="zone__name")
+    def zone_name(self, obj: Spot) -> str:
+        return obj.zone.name
+
+    def _set_maintenance(self, request, queryset, *, in_maintenance: bool) -> None:
+        writable = self.scope(request, queryset, self.write_roles)
+        spots = list(writable.exclude(status="maintenance" if in_maintenance else "available"))
+        changed = spot_set_maintenance(spots=writable, in_maintenance=in_maintenance)
+        what = "Put into maintenance" if in_maintenance else "Returned to service"
+        for spot in spots:
+            self.log_change(request, spot, what)
+        self.message_user(request, f"{what}: {changed} spot(s).", messages.SUCCESS)
+
+    @admin.action(description="Put selected spots into maintenance", permissions=["change"])
+    def put_into_maintenance(self, request, queryset):
+        self._set_maintenance(request, queryset, in_maintenance=True)
+
+    @admin.action(description="Return selected spots to service", permissions=["change"])
+    def return_to_service(self, request, queryset):
+        self._set_maintenance(request, queryset, in_maintenance=False)
 
 
 @admin.register(RatePlan)
-class RatePlanAdmin(admin.ModelAdmin):
+class RatePlanAdmin(TenantScopedAdmin):
+    operator_path = "facility__operator"
+    view_roles = ADMIN_ROLES
     list_display = [
         "facility",
         "currency",
@@ -48,4 +238,6 @@ class RatePlanAdmin(admin.ModelAdmin):
         "grace_minutes",
         "is_active",
     ]
+    list_filter = ["is_active", ("facility", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["facility"]
+    search_fields = ["facility__name"]

@@ -1,11 +1,26 @@
+"""Users, operators and memberships.
+
+Only superusers (ops) see users and operators. Operator admins manage the memberships of
+their own operator, by e-mail of an existing account, never the global user list; every
+membership write goes through parkme.services so is_staff and staff groups stay in sync.
+"""
+
+from django import forms
 from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
+from django.core.exceptions import PermissionDenied
 
+from parkme.admin_tenancy import ADMIN_ROLES, SuperuserOnlyAdmin, TenantScopedAdmin
 from parkme.models import Membership, Operator, User
+from parkme.services import membership_remove, membership_set, user_sync_staff_flag
+
+admin.site.site_header = "ParkMe staff admin"
+admin.site.site_title = "ParkMe staff admin"
+admin.site.index_title = "Your facilities, spots and bookings"
 
 
 @admin.register(User)
-class UserAdmin(BaseUserAdmin):
+class UserAdmin(SuperuserOnlyAdmin, BaseUserAdmin):
     ordering = ["email"]
     list_display = ["email", "full_name", "is_staff", "is_superuser", "is_active"]
     search_fields = ["email", "full_name"]
@@ -19,23 +34,85 @@ class UserAdmin(BaseUserAdmin):
     filter_horizontal = ("groups",)
 
 
-class MembershipInline(admin.TabularInline):
+class OperatorMembershipInline(admin.TabularInline):
     model = Membership
     extra = 0
     autocomplete_fields = ["user"]
 
 
 @admin.register(Operator)
-class OperatorAdmin(admin.ModelAdmin):
+class OperatorAdmin(SuperuserOnlyAdmin):
+    # Lets other admins scope their operator choices through this model.
+    operator_path = "pk"
     list_display = ["name", "slug", "created_at"]
     search_fields = ["name"]
     prepopulated_fields = {"slug": ("name",)}
-    inlines = [MembershipInline]
+    inlines = [OperatorMembershipInline]
+
+    def save_formset(self, request, form, formset, change):
+        # Inline rows bypass membership_set: resync everyone the formset touched.
+        touched = {f.instance.user_id for f in formset.initial_forms if f.instance.user_id}
+        super().save_formset(request, form, formset, change)
+        touched |= {f.instance.user_id for f in formset.forms if f.instance.user_id}
+        for user in User.objects.filter(pk__in=touched):
+            user_sync_staff_flag(user=user)
+
+
+class MembershipAddForm(forms.ModelForm):
+    email = forms.EmailField(
+        label="E-mail", help_text="The person's ParkMe account (they register first)."
+    )
+
+    class Meta:
+        model = Membership
+        fields = ["email", "operator", "role"]
+
+    def clean(self):
+        cleaned = super().clean()
+        email, operator = cleaned.get("email"), cleaned.get("operator")
+        if not email:
+            return cleaned
+        user = User.objects.filter(email__iexact=email).first()
+        if user is None:
+            self.add_error("email", "No ParkMe account uses this e-mail.")
+        elif operator and Membership.objects.filter(user=user, operator=operator).exists():
+            self.add_error("email", "Already a member of this operator: change that membership.")
+        else:
+            self.instance.user = user
+        return cleaned
 
 
 @admin.register(Membership)
-class MembershipAdmin(admin.ModelAdmin):
-    list_display = ["user", "operator", "role"]
-    list_filter = ["role", "operator"]
+class MembershipAdmin(TenantScopedAdmin):
+    operator_path = "operator"
+    view_roles = ADMIN_ROLES
+    write_roles = ADMIN_ROLES
+    list_display = ["user", "operator", "role", "created_at"]
+    list_filter = ["role", ("operator", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["user", "operator"]
-    autocomplete_fields = ["user", "operator"]
+    search_fields = ["user__email", "user__full_name"]
+    search_help_text = "E-mail or name"
+
+    def get_fields(self, request, obj=None):
+        return ["email", "operator", "role"] if obj is None else ["user", "operator", "role"]
+
+    def get_readonly_fields(self, request, obj=None):
+        return [] if obj is None else ["user", "operator"]
+
+    def get_form(self, request, obj=None, change=False, **kwargs):
+        if obj is None:
+            kwargs["form"] = MembershipAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def save_model(self, request, obj, form, change):
+        if not self.may_write(request, obj):
+            raise PermissionDenied
+        saved = membership_set(user=obj.user, operator=obj.operator, role=obj.role)
+        obj.pk = saved.pk
+
+    def delete_model(self, request, obj):
+        membership_remove(membership=obj)
+
+    def delete_queryset(self, request, queryset):
+        for membership in self.scope(request, queryset, self.write_roles).select_related("user"):
+            membership_remove(membership=membership)

@@ -2,20 +2,32 @@
 
 from __future__ import annotations
 
+from django.contrib.auth.models import Group
 from django.db import IntegrityError, transaction
 from django.utils.text import slugify
 
 from parkme.models import Membership, Operator, Role, User
 
 STAFF_ROLES = (Role.ADMIN, Role.ATTENDANT)
+# Installed with their permissions by parkme/migrations/0002_staff_groups.py.
+ROLE_GROUPS = {Role.ADMIN: "Operator admin", Role.ATTENDANT: "Operator attendant"}
 
 
 def user_sync_staff_flag(*, user: User) -> None:
-    """Admin login follows membership: admins and attendants yes, devices and drivers no."""
-    should_be_staff = user.is_superuser or user.memberships.filter(role__in=STAFF_ROLES).exists()
+    """Admin login and staff groups follow membership: admins and attendants get both,
+    devices and drivers neither. The admin narrows the groups' permissions per operator."""
+    roles = set(user.memberships.values_list("role", flat=True))
+    should_be_staff = user.is_superuser or bool(roles & set(STAFF_ROLES))
     if user.is_staff != should_be_staff:
         user.is_staff = should_be_staff
         user.save(update_fields=["is_staff"])
+    wanted = {ROLE_GROUPS[role] for role in roles if role in ROLE_GROUPS}
+    managed = {group.name: group for group in Group.objects.filter(name__in=ROLE_GROUPS.values())}
+    current = set(user.groups.filter(name__in=managed).values_list("name", flat=True))
+    if stale := current - wanted:
+        user.groups.remove(*(managed[name] for name in stale))
+    if missing := (wanted - current) & managed.keys():
+        user.groups.add(*(managed[name] for name in missing))
 
 
 @transaction.atomic

@@ -1,0 +1,188 @@
+"""Occupancy dashboard of one facility for its staff, in the facility's time zone.
+
+Occupancy is derived from live bookings overlapping a moment, never stored on spots (and
+this does not depend on any hourly roll-up table: it shows what is booked right now).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, time, timedelta
+
+from django.db.models import Count, Q
+
+from bookings.models import LIVE_STATUSES, Booking, BookingStatus
+from facilities.models import Facility, Spot, SpotStatus
+
+HOURS_AHEAD = 24
+# Statuses an attendant still expects at the gate, or saw pass through it today.
+GATE_STATUSES = [*(s.value for s in LIVE_STATUSES), BookingStatus.COMPLETED.value]
+
+# Chart geometry (SVG user units).
+CHART_WIDTH = 720
+CHART_HEIGHT = 220
+CHART_TOP = 16
+CHART_LEFT = 36
+CHART_BOTTOM = 28
+
+
+@dataclass(frozen=True)
+class ZoneOccupancy:
+    name: str
+    level: int
+    spots: int
+    in_maintenance: int
+    occupied: int
+
+    @property
+    def capacity(self) -> int:
+        return self.spots - self.in_maintenance
+
+    @property
+    def free(self) -> int:
+        return max(self.capacity - self.occupied, 0)
+
+    @property
+    def percent(self) -> int:
+        return round(100 * self.occupied / self.capacity) if self.capacity else 0
+
+
+@dataclass(frozen=True)
+class HourBar:
+    starts_at: datetime  # local
+    booked: int
+    x: float
+    y: float
+    width: float
+    height: float
+    level: str  # ok | busy | full
+    label: str
+
+
+def zone_occupancy(*, facility: Facility, now: datetime) -> list[ZoneOccupancy]:
+    zones = facility.zones.annotate(
+        spot_count=Count("spots", filter=Q(spots__is_active=True)),
+        maintenance_count=Count(
+            "spots", filter=Q(spots__is_active=True, spots__status=SpotStatus.MAINTENANCE)
+        ),
+    ).order_by("level", "name")
+    occupied = dict(
+        Booking.objects.live()
+        .filter(facility=facility, starts_at__lte=now, ends_at__gt=now)
+        .values_list("spot__zone_id")
+        .annotate(n=Count("spot_id", distinct=True))
+    )
+    return [
+        ZoneOccupancy(
+            name=z.name,
+            level=z.level,
+            spots=z.spot_count,
+            in_maintenance=z.maintenance_count,
+            occupied=occupied.get(z.id, 0),
+        )
+        for z in zones
+    ]
+
+
+def hourly_forecast(*, facility: Facility, now: datetime) -> tuple[list[datetime], list[int]]:
+    """Booked spots for each of the next 24 hours, from the current local hour."""
+    tz = facility.tz
+    local_hour = now.astimezone(tz).replace(minute=0, second=0, microsecond=0)
+    # Step in absolute (UTC) hours: aware arithmetic in a local zone is wall-clock
+    # arithmetic, which would skip or repeat an hour on daylight-saving days.
+    start = local_hour.astimezone(UTC)
+    utc_hours = [start + timedelta(hours=i) for i in range(HOURS_AHEAD)]
+    windows = list(
+        Booking.objects.live()
+        .filter(
+            facility=facility,
+            starts_at__lt=start + timedelta(hours=HOURS_AHEAD),
+            ends_at__gt=start,
+        )
+        .values_list("spot_id", "starts_at", "ends_at")
+    )
+    booked = []
+    for hour in utc_hours:
+        hour_end = hour + timedelta(hours=1)
+        booked.append(len({spot for spot, s, e in windows if s < hour_end and e > hour}))
+    return [hour.astimezone(tz) for hour in utc_hours], booked
+
+
+def chart(*, hours: list[datetime], booked: list[int], capacity: int) -> dict:
+    plot_h = CHART_HEIGHT - CHART_TOP - CHART_BOTTOM
+    plot_w = CHART_WIDTH - CHART_LEFT - 8
+    top = max([capacity, *booked, 1])
+    slot = plot_w / len(hours)
+
+    def y_of(value: int) -> float:
+        return round(CHART_TOP + plot_h - plot_h * value / top, 1)
+
+    bars = []
+    for i, (hour, n) in enumerate(zip(hours, booked, strict=True)):
+        ratio = n / capacity if capacity else 1
+        level = "full" if ratio >= 1 else "busy" if ratio >= 0.85 else "ok"
+        bars.append(
+            HourBar(
+                starts_at=hour,
+                booked=n,
+                x=round(CHART_LEFT + i * slot + 2, 1),
+                y=y_of(n),
+                width=round(slot - 4, 1),
+                height=round(CHART_TOP + plot_h - y_of(n), 1),
+                level=level,
+                label=hour.strftime("%H") if i % 3 == 0 else "",
+            )
+        )
+    return {
+        "width": CHART_WIDTH,
+        "height": CHART_HEIGHT,
+        "left": CHART_LEFT,
+        "right": CHART_LEFT + plot_w,
+        "baseline": CHART_TOP + plot_h,
+        "label_y": CHART_TOP + plot_h + 16,
+        "capacity": capacity,
+        "capacity_y": y_of(capacity),
+        "top": top,
+        "top_y": y_of(top),
+        "bars": bars,
+    }
+
+
+def gate_day(*, facility: Facility, now: datetime) -> dict:
+    """Today's arrivals and departures (local calendar day)."""
+    tz = facility.tz
+    today = now.astimezone(tz).date()
+    day_start = datetime.combine(today, time.min, tzinfo=tz)
+    day_end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
+    base = Booking.objects.filter(facility=facility, status__in=GATE_STATUSES).select_related(
+        "spot"
+    )
+    arrivals = base.filter(starts_at__gte=day_start, starts_at__lt=day_end).order_by("starts_at")
+    departures = base.filter(ends_at__gte=day_start, ends_at__lt=day_end).order_by("ends_at")
+    return {"day": today, "arrivals": list(arrivals), "departures": list(departures)}
+
+
+def dashboard_context(*, facility: Facility, now: datetime) -> dict:
+    zones = zone_occupancy(facility=facility, now=now)
+    capacity = Spot.objects.filter(
+        facility=facility, is_active=True, status=SpotStatus.AVAILABLE
+    ).count()
+    hours, booked = hourly_forecast(facility=facility, now=now)
+    local_now = now.astimezone(facility.tz)
+    return {
+        "facility": facility,
+        "local_now": local_now,
+        "tz_label": f"{facility.timezone} (UTC{local_now.strftime('%z')[:3]}:"
+        f"{local_now.strftime('%z')[3:]})",
+        "zones": zones,
+        "totals": ZoneOccupancy(
+            name="All zones",
+            level=0,
+            spots=sum(z.spots for z in zones),
+            in_maintenance=sum(z.in_maintenance for z in zones),
+            occupied=sum(z.occupied for z in zones),
+        ),
+        "chart": chart(hours=hours, booked=booked, capacity=capacity),
+        "peak": max(booked) if booked else 0,
+        **gate_day(facility=facility, now=now),
+    }
