@@ -1,7 +1,7 @@
 """Primary/replica routing with read-your-writes.
 
 Reads go to a healthy replica only inside a routing scope (``replica_reads()``, opened for
-every request by ``parkme.middleware_db.ReplicaRoutingMiddleware``); everything else reads
+every request by ``parkme.middleware_db.DatabaseRequestMiddleware``); everything else reads
 the primary, so commands, tasks and the shell never see stale rows unless they ask for it.
 Inside a scope the primary still serves:
 

@@ -166,8 +166,11 @@ def _queue_lengths() -> Iterator[Metric]:
         gauge = GaugeMetricFamily(
             "parkme_celery_queue_length", "Tasks waiting on the broker.", labels=["queue"]
         )
+        options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
+        prefix = options.get("global_keyprefix", "")
         for queue in settings.METRICS_CELERY_QUEUES:
-            gauge.add_metric([queue], sum(client.llen(queue + s) for s in _PRIORITY_SUFFIXES))
+            keys = [prefix + queue + suffix for suffix in _PRIORITY_SUFFIXES]
+            gauge.add_metric([queue], sum(client.llen(key) for key in keys))
         yield gauge
     finally:
         client.close()

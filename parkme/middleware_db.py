@@ -1,4 +1,5 @@
-"""Per-request database routing: replica reads, and read-your-writes pinning per client.
+"""Per-request database set-up: replica reads, read-your-writes pinning per client, and the
+slow-query log on every connection the request may use.
 
 A request reads from a replica unless it changes state (unsafe method) or its client wrote
 within ``REPLICA_PIN_SECONDS``. A client is recognised by a cookie (browsers, the admin)
@@ -14,6 +15,7 @@ from django.conf import settings
 from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
 
+from parkme import slow_queries
 from parkme.db_router import replica_reads
 from parkme.replicas import replica_aliases
 
@@ -49,11 +51,12 @@ def client_pin(request: HttpRequest, response: HttpResponse) -> None:
         cache.set(_pin_key(authorization), 1, seconds)
 
 
-class ReplicaRoutingMiddleware:
+class DatabaseRequestMiddleware:
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response
 
     def __call__(self, request: HttpRequest) -> HttpResponse:
+        slow_queries.install_on_open_connections()
         if not replica_aliases():
             return self.get_response(request)
         pinned = request.method not in _SAFE_METHODS or client_is_pinned(request)

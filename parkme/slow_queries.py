@@ -12,6 +12,7 @@ from typing import Any
 
 from django.conf import settings
 from django.db.backends.base.base import BaseDatabaseWrapper
+from django.db import connections
 from django.db.backends.signals import connection_created
 
 from parkme.logging import request_id_var
@@ -47,6 +48,14 @@ def install(*, sender: type, connection: BaseDatabaseWrapper, **kwargs: object) 
     """connection_created receiver: wrap each connection wrapper once."""
     if log_slow_query not in connection.execute_wrappers:
         connection.execute_wrappers.append(log_slow_query)
+
+
+def install_on_open_connections() -> None:
+    """Cover connections opened before the signal was connected (they stay open in tests and
+    with persistent connections)."""
+    for connection in connections.all(initialized_only=True):
+        if log_slow_query not in connection.execute_wrappers:
+            connection.execute_wrappers.append(log_slow_query)
 
 
 def connect_signal() -> None:
