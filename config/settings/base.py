@@ -43,7 +43,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "parkme.middleware.RequestIDMiddleware",
-    "parkme.middleware_db.ReplicaRoutingMiddleware",
+    "parkme.middleware_db.DatabaseRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",

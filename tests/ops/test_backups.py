@@ -60,7 +60,8 @@ def _row_counts(target: PgTarget) -> dict[str, int]:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
             )
         ]
-        return {t: conn.execute(f'SELECT count(*) FROM "{t}"').fetchone()[0] for t in tables}
+        query = 'SELECT count(*) FROM "{}"'
+        return {t: conn.execute(query.format(t)).fetchone()[0] for t in tables}
 
 
 @pytest.mark.django_db(transaction=True)
@@ -75,7 +76,8 @@ def test_backup_to_s3_then_restore_into_a_fresh_database_gives_equal_row_counts(
 
     call_command("backup_db")
     (key,) = _keys(s3)
-    assert key.startswith("backups/parkme-") and key.endswith(".sql.gz")
+    assert key.startswith("backups/parkme-")
+    assert key.endswith(".sql.gz")
 
     call_command("restore_db", f"s3://{BUCKET}/{key}", target_database=fresh_database.dbname)
     assert "dry run" in capsys.readouterr().out
@@ -119,7 +121,8 @@ def test_retention_deletes_only_expired_parkme_backups_and_dry_run_deletes_nothi
     call_command("backup_db", keep_days=30)
     keys = _keys(s3)
     assert old not in keys
-    assert recent in keys and "backups/README.txt" in keys
+    assert recent in keys
+    assert "backups/README.txt" in keys
     (new,) = set(keys) - {recent, "backups/README.txt"}
     body = s3.get_object(Bucket=BUCKET, Key=new)["Body"].read()
     assert b"CREATE TABLE public.bookings_booking" in gzip.decompress(body)

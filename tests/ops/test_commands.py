@@ -32,7 +32,8 @@ def test_create_operator_takes_the_password_from_the_environment(monkeypatch, ca
     )
     operator = Operator.objects.get(name="Harbor Garages")
     admin = authenticate(email="boss@harbor.test", password=PASSWORD)
-    assert admin is not None and admin.is_staff
+    assert admin is not None
+    assert admin.is_staff
     assert Membership.objects.get(user=admin, operator=operator).role == Role.ADMIN
     assert "harbor-garages" in capsys.readouterr().out
 
