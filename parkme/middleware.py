@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import uuid
 from collections.abc import Callable
@@ -9,6 +10,8 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from parkme.logging import request_id_var
+
+logger = logging.getLogger(__name__)
 
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._:-]{1,128}$")
 
@@ -37,3 +40,34 @@ class RequestIDMiddleware:
         except ImportError:  # pragma: no cover - sentry-sdk is a base requirement
             return
         sentry_sdk.set_tag("request_id", request_id)
+
+
+class DatabaseUnavailableMiddleware:
+    """A request caught by a database outage or restart gets a clean 503 in the error
+    format (and Retry-After) instead of a 500; the next request reconnects."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception):
+        from django.db import InterfaceError, OperationalError
+        from django.http import JsonResponse
+
+        if not isinstance(exception, (OperationalError, InterfaceError)):
+            return None
+        logger.warning("database unavailable: %s", type(exception).__name__)
+        response = JsonResponse(
+            {
+                "error": {
+                    "code": "service_unavailable",
+                    "message": "The database is unavailable. Please retry.",
+                    "fields": {},
+                }
+            },
+            status=503,
+        )
+        response["Retry-After"] = "5"
+        return response

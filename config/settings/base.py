@@ -52,6 +52,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "parkme.middleware.DatabaseUnavailableMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -178,8 +179,8 @@ REDIS_URL = env.str("REDIS_URL", default="")
 
 
 def cache_config(redis_url: str) -> dict:
-    return {
-        "default": {
+    def alias(*, ignore_exceptions: bool) -> dict:
+        return {
             "BACKEND": "django_redis.cache.RedisCache",
             "LOCATION": redis_url,
             "KEY_PREFIX": env.str("CACHE_KEY_PREFIX", default="parkme"),
@@ -188,15 +189,19 @@ def cache_config(redis_url: str) -> dict:
                 "CLIENT_CLASS": "django_redis.client.DefaultClient",
                 "SOCKET_CONNECT_TIMEOUT": 1,
                 "SOCKET_TIMEOUT": 1,
-                # A failing Redis degrades service (no cache) but never fails a request.
-                "IGNORE_EXCEPTIONS": True,
+                "IGNORE_EXCEPTIONS": ignore_exceptions,
             },
         }
+
+    return {
+        # A failing Redis degrades service (no cache) but never fails a request.
+        "default": alias(ignore_exceptions=True),
+        # Throttles see Redis errors so they can fail open *and say so* (parkme.api.throttles).
+        "throttle": alias(ignore_exceptions=False),
     }
 
 
 CACHES = cache_config(REDIS_URL) if REDIS_URL else {}
-DJANGO_REDIS_IGNORE_EXCEPTIONS = True
 DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL

@@ -62,6 +62,7 @@ if not DATABASE_REPLICAS:
 for _alias in DATABASE_REPLICAS:
     DATABASES[_alias]["TEST"] = {"MIRROR": "default"}
 CACHES["default"]["KEY_PREFIX"] = env.str("TEST_CACHE_PREFIX", default="parkme-test")
+CACHES["throttle"]["KEY_PREFIX"] = CACHES["default"]["KEY_PREFIX"]
 # Each run's tasks travel under its own Redis key prefix, so a `make run` worker or another
 # run's worker on the same Redis never takes them.
 _celery_prefix = f"{CACHES['default']['KEY_PREFIX']}-celery:"

@@ -1,29 +1,57 @@
-"""Redis-backed throttles shared by every worker; a failing Redis lets requests through.
+"""Redis-backed throttles shared by every worker.
 
-django-redis ignores cache errors (IGNORE_EXCEPTIONS), so a dead Redis yields an empty
-history and the throttle fails open; the cache backend logs the error.
+They use the "throttle" cache alias, which raises on Redis errors instead of swallowing
+them, so that a dead Redis lets requests through (fail open) with a warning in the log
+rather than silently disabling the limits or failing the request.
 """
 
-from rest_framework.throttling import AnonRateThrottle, ScopedRateThrottle, UserRateThrottle
+from __future__ import annotations
+
+import logging
+
+from django.core.cache import caches
+from redis.exceptions import RedisError
+from rest_framework.throttling import AnonRateThrottle, UserRateThrottle
+
+logger = logging.getLogger(__name__)
 
 
-class AnonThrottle(AnonRateThrottle):
+class FailOpenMixin:
+    scope: str
+
+    @property
+    def cache(self):
+        return caches["throttle"]
+
+    def allow_request(self, request, view) -> bool:
+        try:
+            return super().allow_request(request, view)
+        except (RedisError, OSError) as exc:
+            logger.warning(
+                "throttle %s failing open: rate-limit store unavailable (%s)",
+                self.scope,
+                type(exc).__name__,
+            )
+            return True
+
+
+class AnonThrottle(FailOpenMixin, AnonRateThrottle):
     scope = "anon"
 
 
-class UserThrottle(UserRateThrottle):
+class UserThrottle(FailOpenMixin, UserRateThrottle):
     scope = "user"
 
 
-class BookingThrottle(UserRateThrottle):
+class BookingThrottle(FailOpenMixin, UserRateThrottle):
     scope = "booking"
 
 
-class BookingBurstThrottle(UserRateThrottle):
+class BookingBurstThrottle(FailOpenMixin, UserRateThrottle):
     scope = "booking_burst"
 
 
-class AuthThrottle(AnonRateThrottle):
+class AuthThrottle(FailOpenMixin, AnonRateThrottle):
     """Per client IP, whether or not the request carries credentials."""
 
     scope = "auth"
@@ -32,16 +60,5 @@ class AuthThrottle(AnonRateThrottle):
         return self.cache_format % {"scope": self.scope, "ident": self.get_ident(request)}
 
 
-class GateThrottle(UserRateThrottle):
+class GateThrottle(FailOpenMixin, UserRateThrottle):
     scope = "gate"
-
-
-__all__ = [
-    "AnonThrottle",
-    "AuthThrottle",
-    "BookingBurstThrottle",
-    "BookingThrottle",
-    "GateThrottle",
-    "ScopedRateThrottle",
-    "UserThrottle",
-]

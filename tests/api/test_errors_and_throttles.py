@@ -37,7 +37,7 @@ def rates():
     for override in reversed(overrides):
         override.disable()
     SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    cache.delete_pattern("throttle_*")
+    cache.delete_pattern("throttle_*")  # same prefix as the throttle alias
 
 
 def test_booking_burst_limit_gives_429_with_retry_after_and_spares_other_users(
