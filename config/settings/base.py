@@ -98,6 +98,17 @@ DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 # When neither is set, dev and test fall back to the embedded server (see dev.py / test.py).
 
 
+def parse_database_url(url: str) -> dict:
+    """django-environ's parser, plus unix-socket hosts given percent-encoded
+    (postgres://user@%2Fvar%2Frun%2Fpostgresql/name), which it leaves encoded."""
+    from urllib.parse import unquote
+
+    config = env.db_url_config(url)
+    if "%" in str(config.get("HOST", "")):
+        config["HOST"] = unquote(config["HOST"])
+    return config
+
+
 def database_url_from_env() -> str:
     url = env.str("DATABASE_URL", default="")
     if url:
@@ -140,7 +151,7 @@ def database_config(base: dict) -> dict:
 
 
 DATABASE_URL = database_url_from_env()
-DATABASES = {"default": database_config(env.db_url_config(DATABASE_URL))} if DATABASE_URL else {}
+DATABASES = {"default": database_config(parse_database_url(DATABASE_URL))} if DATABASE_URL else {}
 
 # --- read replicas (parkme.db_router) -------------------------------------------------------
 # Comma-separated URLs; they become the aliases replica1, replica2, ... in that order.
@@ -164,7 +175,7 @@ def replica_config(base: dict) -> dict:
 
 
 def replica_databases(urls: list[str]) -> dict:
-    return {f"replica{n}": replica_config(env.db_url_config(url)) for n, url in enumerate(urls, 1)}
+    return {f"replica{n}": replica_config(parse_database_url(url)) for n, url in enumerate(urls, 1)}
 
 
 if DATABASES:
@@ -295,7 +306,6 @@ STORAGES = {
 }
 if AWS_STORAGE_BUCKET_NAME:
     STORAGES["default"] = {"BACKEND": "storages.backends.s3.S3Storage"}
-
 # S3-compatible stores (MinIO, ...); empty means AWS itself.
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 

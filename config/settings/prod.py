@@ -14,6 +14,7 @@ from .base import (
     cache_config,
     database_config,
     env,
+    parse_database_url,
     replica_databases,
 )
 
@@ -35,7 +36,7 @@ ALLOWED_HOSTS = _required(
     env.list("DJANGO_ALLOWED_HOSTS", default=env.list("ALLOWED_HOSTS", default=[])),
 )
 _required("DATABASE_URL", DATABASE_URL)
-DATABASES = {"default": database_config(env.db_url_config(DATABASE_URL))}
+DATABASES = {"default": database_config(parse_database_url(DATABASE_URL))}
 DATABASES.update(replica_databases(DATABASE_REPLICA_URLS))
 DATABASE_REPLICAS = [alias for alias in DATABASES if alias != "default"]
 REDIS_URL = _required("REDIS_URL", env.str("REDIS_URL", default=""))
