@@ -2,8 +2,10 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
+import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator
@@ -16,6 +18,7 @@ from django.db import connection
 from django.utils import timezone
 
 from bookings.models import Booking
+from bookings.services import BookingRequest, booking_create
 from config.celery import app as celery_app
 from tests import factories
 
@@ -49,6 +52,50 @@ def minutes(n: float) -> timedelta:
 
 def now():
     return timezone.now()
+
+
+def book_through_the_engine(garage) -> Booking:
+    """A confirmed booking made the way the API makes it (outbox row, enqueue on commit)."""
+    driver = factories.UserFactory()
+    car = factories.VehicleFactory(owner=driver)
+    factories.SpotFactory(zone__facility=garage)
+    start = timezone.now().replace(second=0, microsecond=0) + timedelta(hours=2)
+    booking, _ = booking_create(
+        driver=driver,
+        request=BookingRequest(
+            facility_id=garage.pk,
+            vehicle_id=car.pk,
+            starts_at=start,
+            ends_at=start + timedelta(hours=2),
+        ),
+    )
+    return booking
+
+
+@pytest.fixture
+def refusing_smtp() -> Iterator[dict]:
+    """A real SMTP socket on localhost that answers every connection with 421 and hangs up."""
+    server = socket.create_server(("127.0.0.1", 0))
+    seen = {"connections": 0, "port": server.getsockname()[1]}
+    stop = threading.Event()
+
+    def serve() -> None:
+        server.settimeout(0.2)
+        while not stop.is_set():
+            try:
+                conn, _ = server.accept()
+            except TimeoutError:
+                continue
+            seen["connections"] += 1
+            with conn:
+                conn.sendall(b"421 4.3.2 Service not available, closing channel\r\n")
+
+    thread = threading.Thread(target=serve, daemon=True)
+    thread.start()
+    yield seen
+    stop.set()
+    thread.join(timeout=5)
+    server.close()
 
 
 # --- a real Celery worker -------------------------------------------------------------------
