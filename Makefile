@@ -27,6 +27,7 @@ run: $(VENV)/.installed-dev ## run web, worker and beat with demo data on 127.0.
 		set -e; \
 		$(PY) manage.py migrate --no-input; \
 		$(PY) manage.py seed_demo; \
+		$(PY) manage.py setup_schedules; \
 		echo; echo "ParkMe on http://127.0.0.1:$(PORT)/  admin: /admin/  API docs: /api/docs/  readiness: /health/ready/"; echo; \
 		exec $(VENV)/bin/honcho start -f Procfile'
 
@@ -59,6 +60,9 @@ services-start: $(VENV)/.installed-dev ## start the embedded PostgreSQL and Redi
 
 services-stop: $(VENV)/.installed-dev ## stop the embedded PostgreSQL and Redis
 	$(PY) -m parkme.devservices stop
+
+bench: $(VENV)/.installed-dev ## benchmark against same-run baselines (not part of make test; BENCH_SECONDS=10)
+	$(PY) -m parkme.devservices run -- $(PY) -m tests.load.bench
 
 clean: ## remove the virtualenv and embedded data (.local/)
 	-$(PY) -m parkme.devservices stop
