@@ -24,6 +24,7 @@ from parkme.admin_tenancy import (
     TenantScopedAdmin,
     TenantScopedInline,
     operator_ids,
+    staff_timezones,
 )
 from parkme.errors import ParkMeError
 from vehicles.models import PlateLookup
@@ -62,13 +63,9 @@ class DayFilter(admin.SimpleListFilter):
                 explicit = None
             if explicit is None:
                 raise IncorrectLookupParameters(f"Not a day: {value!r}")
-        facilities = Facility.objects.all()
-        ids = operator_ids(request, STAFF_ROLES)
-        if ids is not None:
-            facilities = facilities.filter(operator_id__in=ids)
         now = timezone.now()
         matches = Q(pk__in=[])
-        for tz_name in facilities.order_by().values_list("timezone", flat=True).distinct():
+        for tz_name in staff_timezones(request):
             tz = ZoneInfo(tz_name)
             day = explicit or now.astimezone(tz).date() + timedelta(days=self.OFFSETS[value])
             starts = datetime.combine(day, time.min, tzinfo=tz)

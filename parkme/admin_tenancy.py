@@ -16,13 +16,16 @@ Superusers see everything.
 
 from __future__ import annotations
 
-from collections.abc import Collection
+import contextlib
+import zoneinfo
+from collections.abc import Collection, Iterator
 from typing import Any
 
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied
 from django.db import models
 from django.http import HttpRequest
+from django.utils import timezone
 
 from parkme.models import Membership, Role
 
@@ -55,6 +58,33 @@ def scope_queryset(
     if ids is None:
         return queryset
     return queryset.filter(**{f"{operator_path}__in": ids})
+
+
+def staff_timezones(request: HttpRequest) -> list[str]:
+    """Distinct time zones of the facilities the user works in; one query per request."""
+    cached = getattr(request, "_parkme_staff_timezones", None)
+    if cached is None:
+        from facilities.models import Facility
+
+        facilities = Facility.objects.all()
+        ids = operator_ids(request, STAFF_ROLES)
+        if ids is not None:
+            facilities = facilities.filter(operator_id__in=ids)
+        cached = sorted(facilities.order_by().values_list("timezone", flat=True).distinct())
+        request._parkme_staff_timezones = cached
+    return cached
+
+
+@contextlib.contextmanager
+def local_time_for_staff(request: HttpRequest) -> Iterator[None]:
+    """Admin pages read in the facilities' own time when they all share one (the usual
+    operator); with several zones, pages that know a row's facility convert themselves."""
+    zones = staff_timezones(request)
+    if len(zones) == 1:
+        with timezone.override(zoneinfo.ZoneInfo(zones[0])):
+            yield
+    else:
+        yield
 
 
 def operator_id_of(obj: models.Model, operator_path: str) -> int | None:
@@ -143,6 +173,24 @@ class TenantScopedAdmin(_TenantScoping, admin.ModelAdmin):
 
     def delete_queryset(self, request, queryset):
         super().delete_queryset(request, self.scope(request, queryset, self.write_roles))
+
+    def _rendered_in_local_time(self, request, view, *args, **kwargs):
+        with local_time_for_staff(request):
+            response = view(request, *args, **kwargs)
+            if hasattr(response, "render"):  # TemplateResponse renders lazily: do it now
+                response.render()
+        return response
+
+    def changelist_view(self, request, extra_context=None):
+        return self._rendered_in_local_time(request, super().changelist_view, extra_context)
+
+    def changeform_view(self, request, object_id=None, form_url="", extra_context=None):
+        return self._rendered_in_local_time(
+            request, super().changeform_view, object_id, form_url, extra_context
+        )
+
+    def history_view(self, request, object_id, extra_context=None):
+        return self._rendered_in_local_time(request, super().history_view, object_id, extra_context)
 
     def save_model(self, request, obj, form, change):
         # Forms already refuse other operators' choices; this is the last line if one slips.

@@ -37,8 +37,12 @@ CASES = [
         lambda t: t.facility.name,
         ("facilities", "zone", "facility"),
     ),
-    Case("facilities_zone", lambda t: t.zone, lambda t: t.zone.name, ("facilities", "spot", "zone")),
-    Case("facilities_spot", lambda t: t.spot, lambda t: t.spot.code, ("bookings", "booking", "spot")),
+    Case(
+        "facilities_zone", lambda t: t.zone, lambda t: t.zone.name, ("facilities", "spot", "zone")
+    ),
+    Case(
+        "facilities_spot", lambda t: t.spot, lambda t: t.spot.code, ("bookings", "booking", "spot")
+    ),
     Case("facilities_rateplan", lambda t: t.rate_plan, lambda t: t.facility.name),
     Case("parkme_membership", lambda t: t.membership, lambda t: t.membership.user.email),
     Case(
@@ -71,9 +75,7 @@ def test_changelist_shows_own_rows_and_never_another_operators(case, world, admi
 
 @pytest.mark.parametrize("case", CASES, ids=str)
 @pytest.mark.parametrize("view", ["change", "history", "delete"])
-def test_another_operators_row_answers_as_if_it_did_not_exist(
-    case, view, world, admin_a, as_user
-):
+def test_another_operators_row_answers_as_if_it_did_not_exist(case, view, world, admin_a, as_user):
     client = as_user(admin_a)
     url = reverse(f"admin:{case.url}_{view}", args=[case.obj(world.b).pk])
 
