@@ -11,6 +11,7 @@ from django.core.management import CommandError, call_command
 from django.db import connections
 from django.utils import timezone
 from moto import mock_aws
+from psycopg import sql
 
 from parkme.backups import PgTarget, backup_key
 from tests import factories
@@ -60,8 +61,8 @@ def _row_counts(target: PgTarget) -> dict[str, int]:
                 "SELECT tablename FROM pg_tables WHERE schemaname = 'public' ORDER BY 1"
             )
         ]
-        query = 'SELECT count(*) FROM "{}"'
-        return {t: conn.execute(query.format(t)).fetchone()[0] for t in tables}
+        count = sql.SQL("SELECT count(*) FROM {}")
+        return {t: conn.execute(count.format(sql.Identifier(t))).fetchone()[0] for t in tables}
 
 
 @pytest.mark.django_db(transaction=True)
