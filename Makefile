@@ -9,10 +9,10 @@ PORT ?= 8000
 export PORT
 PYTEST_ARGS ?=
 
-.PHONY: help run test lint fmt lock migrate seed services-start services-stop bench clean
+.PHONY: help run test e2e lint fmt lock migrate seed services-start services-stop bench clean
 
 help: ## list the targets
-	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
+	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
 
 $(PY):
 	$(PYTHON) -m venv $(VENV)
@@ -33,6 +33,9 @@ run: $(VENV)/.installed-dev ## run web, worker and beat with demo data on 127.0.
 
 test: $(VENV)/.installed-dev ## run the whole test suite (embedded PostgreSQL/Redis unless DATABASE_URL/REDIS_URL are set)
 	$(PY) -m parkme.devservices run -- $(VENV)/bin/pytest $(PYTEST_ARGS)
+
+e2e: $(VENV)/.installed-dev ## run only the browser tests (needs /usr/bin/chromium; screenshots in tests/e2e/artifacts/)
+	$(PY) -m parkme.devservices run -- $(VENV)/bin/pytest -m e2e tests/e2e $(PYTEST_ARGS)
 
 lint: $(VENV)/.installed-dev ## ruff lint and format check
 	$(VENV)/bin/ruff check .
