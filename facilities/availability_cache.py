@@ -8,10 +8,13 @@ a booking: a failing Redis only means cache misses.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable
 
 from django.core.cache import cache
 from django.db import transaction
+
+logger = logging.getLogger(__name__)
 
 CATALOG_KEY = "avail:catalog"
 HITS_KEY = "avail:stats:hits"
@@ -22,22 +25,31 @@ def _key(facility_id: int) -> str:
     return f"avail:v:{facility_id}"
 
 
+def _mget(keys: list[str]) -> list[int]:
+    if not keys:
+        return []
+    try:
+        raw = cache.client.get_client(write=False).mget([cache.make_key(k) for k in keys])
+    except Exception:  # noqa: BLE001 - unknown versions: callers will not cache
+        return [-1] * len(keys)
+    return [int(v) if v is not None else 0 for v in raw]
+
+
 def versions(facility_ids: Iterable[int]) -> dict[int, int]:
     ids = list(facility_ids)
-    raw = cache.get_many([_key(i) for i in ids]) if ids else {}
-    return {i: int(raw.get(_key(i), 0)) for i in ids}
+    return dict(zip(ids, _mget([_key(i) for i in ids]), strict=True))
 
 
 def catalog_version() -> int:
-    return int(cache.get(CATALOG_KEY, 0) or 0)
+    return _mget([CATALOG_KEY])[0]
 
 
 def _incr(key: str) -> None:
+    """Raw Redis INCR (atomic, creates the key at 1); django-redis would pickle values."""
     try:
-        cache.incr(key)
-    except ValueError:  # missing key: start it (add is atomic; a race just loses one bump)
-        if not cache.add(key, 1, timeout=None):
-            cache.incr(key)
+        cache.client.get_client(write=True).incr(cache.make_key(key))
+    except Exception:  # noqa: BLE001 - a failing Redis only costs cache hits
+        logger.warning("availability cache unavailable; %s not bumped", key)
 
 
 def bump_now(facility_ids: Iterable[int]) -> None:
@@ -60,10 +72,38 @@ def count_hit() -> None:
     _incr(HITS_KEY)
 
 
+def versions_and_count_hit(facility_ids: Iterable[int]) -> dict[int, int] | None:
+    """Current versions, with the hit counted in the same Redis round trip (hot path).
+    None when Redis cannot answer."""
+    ids = list(facility_ids)
+    keys = [cache.make_key(_key(i)) for i in ids]
+    try:
+        pipe = cache.client.get_client(write=False).pipeline(transaction=False)
+        if keys:
+            pipe.mget(keys)
+        pipe.incr(cache.make_key(HITS_KEY))
+        replies = pipe.execute()
+    except Exception:  # noqa: BLE001 - a failing Redis is a cache miss, never an error
+        return None
+    raw = replies[0] if keys else []
+    return {i: int(v) if v is not None else 0 for i, v in zip(ids, raw, strict=True)}
+
+
+def uncount_hit() -> None:
+    try:
+        cache.client.get_client(write=True).decr(cache.make_key(HITS_KEY))
+    except Exception:  # noqa: BLE001 - stats are best effort
+        return
+
+
 def count_miss() -> None:
     _incr(MISSES_KEY)
 
 
 def stats() -> dict[str, int]:
-    raw = cache.get_many([HITS_KEY, MISSES_KEY])
-    return {"hits": int(raw.get(HITS_KEY, 0)), "misses": int(raw.get(MISSES_KEY, 0))}
+    try:
+        client = cache.client.get_client(write=False)
+        hits, misses = client.mget([cache.make_key(HITS_KEY), cache.make_key(MISSES_KEY)])
+    except Exception:  # noqa: BLE001 - stats are best effort
+        return {"hits": 0, "misses": 0}
+    return {"hits": int(hits or 0), "misses": int(misses or 0)}

@@ -35,10 +35,14 @@ def cached_json(
         entry = cache.get(key)
         if entry is not None:
             ids = [int(i) for i in entry["versions"]]
-            current = availability_cache.versions(ids)
-            if all(current[int(i)] == v for i, v in entry["versions"].items()):
-                availability_cache.count_hit()
+            # Counts the hit in the same round trip; undone below if a version moved.
+            current = availability_cache.versions_and_count_hit(ids)
+            if current is not None and all(
+                current[int(i)] == v for i, v in entry["versions"].items()
+            ):
                 return _response(entry["body"], "HIT")
+            if current is not None:
+                availability_cache.uncount_hit()
         availability_cache.count_miss()
     catalog = availability_cache.catalog_version()
     versions = availability_cache.versions(facility_ids())

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import pytest
-from django.core.cache import cache
-from rest_framework.settings import api_settings
 
 from tests.api.conftest import api_client_for, booking_body, tomorrow_at
 
@@ -13,11 +11,9 @@ pytestmark = pytest.mark.django_db
 
 @pytest.fixture
 def rates():
-    """Lower throttle rates for one test. DRF binds the rates to the throttle class when
-    it is imported, so both the setting and that class attribute are swapped and restored."""
+    """Lower throttle rates for one test (DRF reloads its settings on the change)."""
     from django.conf import settings
     from django.test import override_settings
-    from rest_framework.throttling import SimpleRateThrottle
 
     overrides = []
 
@@ -31,13 +27,10 @@ def rates():
         )
         override.enable()
         overrides.append(override)
-        SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
 
     yield set_rates
     for override in reversed(overrides):
         override.disable()
-    SimpleRateThrottle.THROTTLE_RATES = api_settings.DEFAULT_THROTTLE_RATES
-    cache.delete_pattern("throttle_*")  # same prefix as the throttle alias
 
 
 def test_booking_burst_limit_gives_429_with_retry_after_and_spares_other_users(
