@@ -5,6 +5,7 @@ API and gate devices, so the rules, BookingEvents and driver notifications are t
 Times are shown in each facility's own time zone.
 """
 
+import csv
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
@@ -13,6 +14,7 @@ from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.options import IncorrectLookupParameters
 from django.db.models import Q
+from django.http import HttpResponse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
 
@@ -37,6 +39,26 @@ def local(value: datetime | None, facility: Facility) -> str:
     if value is None:
         return "–"
     return value.astimezone(facility.tz).strftime("%Y-%m-%d %H:%M")
+
+
+EXPORT_HEADER = [
+    "reference",
+    "facility",
+    "spot",
+    "starts (local)",
+    "ends (local)",
+    "time zone",
+    "status",
+    "price",
+    "overstay fee",
+    "currency",
+]
+
+
+def spreadsheet_safe(value) -> str:
+    """Staff-typed names must not run as formulas when the CSV opens in a spreadsheet."""
+    text = str(value)
+    return f"'{text}" if text[:1] in ("=", "+", "-", "@") else text
 
 
 class DayFilter(admin.SimpleListFilter):
@@ -129,7 +151,7 @@ class BookingAdmin(TenantScopedAdmin):
     search_fields = ["reference"]
     search_help_text = "Reference, licence plate or driver e-mail. Plate searches are recorded."
     action_form = BookingActionForm
-    actions = ["check_in", "check_out", "cancel"]
+    actions = ["check_in", "check_out", "cancel", "export_csv"]
     inlines = [BookingEventInline]
     fieldsets = [
         (None, {"fields": ["reference", "status", "facility", "spot", "spot_kind"]}),
@@ -248,6 +270,34 @@ class BookingAdmin(TenantScopedAdmin):
             )
             return
         self._act(request, queryset, booking_cancel, "cancelled", reason=reason[:200])
+
+    @admin.action(description="Export selected bookings as CSV", permissions=["view"])
+    def export_csv(self, request, queryset):
+        """Operational columns only: plates and driver links (personal data) stay in ParkMe."""
+        response = HttpResponse(content_type="text/csv; charset=utf-8")
+        response["Content-Disposition"] = 'attachment; filename="bookings.csv"'
+        writer = csv.writer(response)
+        writer.writerow(EXPORT_HEADER)
+        rows = queryset.select_related("facility", "spot").order_by("starts_at", "id")
+        for b in rows:
+            writer.writerow(
+                [
+                    spreadsheet_safe(cell)
+                    for cell in (
+                        b.reference,
+                        b.facility.name,
+                        b.spot.code,
+                        local(b.starts_at, b.facility),
+                        local(b.ends_at, b.facility),
+                        b.facility.timezone,
+                        b.status,
+                        b.price,
+                        b.overstay_fee,
+                        b.currency,
+                    )
+                ]
+            )
+        return response
 
 
 @admin.register(BookingEvent)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import csv
+import io
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -289,3 +291,46 @@ def test_no_one_adds_or_deletes_bookings_in_the_admin(persona, world, request, a
     )
     assert response.status_code == 403
     world.a.booking.refresh_from_db()
+
+
+# --- export -------------------------------------------------------------------------------
+
+
+def exported(client, *bookings, select_across: bool = False) -> list[list[str]]:
+    response = client.post(
+        reverse(CHANGELIST),
+        {
+            "action": "export_csv",
+            "_selected_action": [b.pk for b in bookings],
+            "select_across": "1" if select_across else "0",
+        },
+    )
+    assert response["Content-Type"].startswith("text/csv")
+    return list(csv.reader(io.StringIO(response.content.decode())))
+
+
+def test_export_selected_bookings_as_csv_in_local_time(world, attendant_a, as_user):
+    booking = world.a.booking
+    booking.facility.name = "=HYPERLINK()"
+    booking.facility.save()
+
+    header, *rows = exported(as_user(attendant_a), booking)
+
+    local_start = booking.starts_at.astimezone(ZoneInfo("Europe/Helsinki"))
+    assert header[:5] == ["reference", "facility", "spot", "starts (local)", "ends (local)"]
+    assert rows == [
+        [
+            booking.reference,
+            "'=HYPERLINK()",  # never a live formula in a spreadsheet
+            "SPOT-A1",
+            local_start.strftime("%Y-%m-%d %H:%M"),
+            (local_start + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
+            "Europe/Helsinki",
+            "confirmed",
+            "6.00",
+            "0.00",
+            "EUR",
+        ]
+    ]
+    assert "alice@example.test" not in str(rows)  # personal data stays out of exports
+    assert "AAA-111" not in str(rows)

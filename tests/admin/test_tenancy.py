@@ -17,6 +17,7 @@ from facilities.models import Facility, RatePlan, Spot, SpotStatus, Zone
 from parkme.models import Membership
 from tests import factories
 from tests.admin.conftest import Tenant
+from tests.admin.test_bookings_admin import exported
 
 
 @dataclass(frozen=True)
@@ -359,6 +360,14 @@ def test_booking_actions_on_b_bookings_change_nothing(world, admin_a, as_user):
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CONFIRMED
     assert booking.events.count() == 1
+
+
+def test_exports_never_contain_b_bookings(world, admin_a, as_user):
+    picked = exported(as_user(admin_a), world.a.booking, world.b.booking)
+    everything = exported(as_user(admin_a), world.a.booking, select_across=True)
+
+    for _header, *rows in (picked, everything):
+        assert [row[0] for row in rows] == [world.a.booking.reference]
 
 
 def test_maintenance_action_on_b_spots_changes_nothing(world, admin_a, as_user):
