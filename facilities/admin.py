@@ -19,7 +19,12 @@ from django.utils.html import format_html
 from facilities.admin_dashboard import dashboard_context
 from facilities.models import Facility, RatePlan, Spot, SpotKind, Zone
 from facilities.services import MAX_SPOTS_PER_RUN, spot_bulk_create, spot_set_maintenance
-from parkme.admin_tenancy import ADMIN_ROLES, TenantScopedAdmin, TenantScopedInline
+from parkme.admin_tenancy import (
+    ADMIN_ROLES,
+    TenantScopedAdmin,
+    TenantScopedInline,
+    operator_ids,
+)
 from parkme.errors import ValidationFailed
 
 
@@ -48,6 +53,13 @@ class FacilityAdmin(TenantScopedAdmin):
     search_fields = ["name", "slug", "address"]
     prepopulated_fields = {"slug": ("name",)}
     inlines = [ZoneInline, RatePlanInline]
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        writable = operator_ids(request, self.write_roles)
+        if writable is not None and len(writable) == 1:
+            initial.setdefault("operator", writable[0])
+        return initial
 
     @admin.display(description="Occupancy")
     def dashboard_link(self, obj: Facility) -> str:

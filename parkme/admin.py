@@ -97,7 +97,16 @@ class MembershipAdmin(TenantScopedAdmin):
         return ["email", "operator", "role"] if obj is None else ["user", "operator", "role"]
 
     def get_readonly_fields(self, request, obj=None):
-        return [] if obj is None else ["user", "operator"]
+        if obj is None:
+            return []
+        if obj.user_id == request.user.pk and not request.user.is_superuser:
+            return ["user", "operator", "role"]  # nobody locks themselves out by accident
+        return ["user", "operator"]
+
+    def has_delete_permission(self, request, obj=None):
+        if obj is not None and obj.user_id == request.user.pk and not request.user.is_superuser:
+            return False
+        return super().has_delete_permission(request, obj)
 
     def get_form(self, request, obj=None, change=False, **kwargs):
         if obj is None:
@@ -114,5 +123,8 @@ class MembershipAdmin(TenantScopedAdmin):
         membership_remove(membership=obj)
 
     def delete_queryset(self, request, queryset):
-        for membership in self.scope(request, queryset, self.write_roles).select_related("user"):
+        queryset = self.scope(request, queryset, self.write_roles)
+        if not request.user.is_superuser:
+            queryset = queryset.exclude(user=request.user)
+        for membership in queryset.select_related("user"):
             membership_remove(membership=membership)

@@ -265,3 +265,40 @@ def test_staff_groups_migration_is_reversible(db):
     assert {"change_rateplan", "add_membership", "change_booking"} <= admin_perms
     assert "change_booking" in attendant_perms
     assert not attendant_perms & {"change_rateplan", "view_rateplan", "view_membership"}
+
+
+def test_an_admin_cannot_demote_or_remove_themselves(world, admin_a, as_user):
+    client = as_user(admin_a)
+    own = admin_a.memberships.get()
+
+    page = client.get(reverse("admin:parkme_membership_change", args=[own.pk])).content.decode()
+    client.post(reverse("admin:parkme_membership_change", args=[own.pk]), {"role": "device"})
+    client.post(reverse("admin:parkme_membership_delete", args=[own.pk]), {"post": "yes"})
+    client.post(
+        reverse("admin:parkme_membership_changelist"),
+        {"action": "delete_selected", "_selected_action": [own.pk], "post": "yes"},
+    )
+
+    assert 'name="role"' not in page
+    own.refresh_from_db()
+    assert own.role == Role.ADMIN
+    admin_a.refresh_from_db()
+    assert admin_a.is_staff
+
+
+def test_an_admin_changes_a_colleagues_role(world, admin_a, as_user):
+    colleague = world.a.membership
+
+    as_user(admin_a).post(
+        reverse("admin:parkme_membership_change", args=[colleague.pk]), {"role": "admin"}
+    )
+
+    colleague.refresh_from_db()
+    assert colleague.role == Role.ADMIN
+    assert group_names(colleague.user) == {"Operator admin"}
+
+
+def test_new_facility_form_starts_with_the_admins_operator(world, admin_a, as_user):
+    response = as_user(admin_a).get(reverse("admin:facilities_facility_add"))
+
+    assert response.context["adminform"].form.initial["operator"] == world.a.operator.pk
