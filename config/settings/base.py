@@ -253,17 +253,17 @@ CELERY_TASK_PUBLISH_RETRY_POLICY = {
     "interval_max": 0.5,
 }
 CELERY_BROKER_CONNECTION_TIMEOUT = 2
-_celery_redis_options: dict = {
+CELERY_BROKER_TRANSPORT_OPTIONS: dict = {
     # Longer than any retry countdown, or Redis would hand a waiting retry to a second worker.
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=3600),
     "socket_timeout": 5,
     "socket_connect_timeout": 2,
 }
+CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS: dict = {}
 CELERY_REDIS_KEY_PREFIX = env.str("CELERY_REDIS_KEY_PREFIX", default="")
 if CELERY_REDIS_KEY_PREFIX:
-    _celery_redis_options["global_keyprefix"] = CELERY_REDIS_KEY_PREFIX
-CELERY_BROKER_TRANSPORT_OPTIONS = _celery_redis_options
-CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS = dict(_celery_redis_options)
+    CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_REDIS_KEY_PREFIX
+    CELERY_RESULT_BACKEND_TRANSPORT_OPTIONS["global_keyprefix"] = CELERY_REDIS_KEY_PREFIX
 
 # --- background work (bookings/sweeps.py, bookings/notifications.py) ----------------------
 PARKME_BACKGROUND = {
