@@ -44,8 +44,9 @@ from vehicles.models import Vehicle
 
 logger = logging.getLogger(__name__)
 
-# How many free spots one attempt locks and tries before answering no_availability.
-CANDIDATE_BATCH = 20
+# How many spots one request tries (each found free, then taken by a racing commit)
+# before answering no_availability.
+CANDIDATE_ATTEMPTS = 20
 
 VEHICLE_SPOT_KINDS = {
     "car": [SpotKind.STANDARD, SpotKind.COMPACT, SpotKind.EV, SpotKind.ACCESSIBLE],
@@ -163,20 +164,26 @@ def _constraint_name(exc: IntegrityError) -> str:
 
 
 def _insert_on_a_free_spot(*, facility: Facility, kind: str, fields: dict) -> Booking:
-    """Lock a batch of free spots (SKIP LOCKED: racing drivers fan out over different spots),
-    then insert; if the exclusion constraint still says taken, try the next spot."""
-    candidates = list(
-        _free_spots(
-            facility=facility, kind=kind, starts_at=fields["starts_at"], ends_at=fields["ends_at"]
-        ).select_for_update(skip_locked=True, of=("self",))[:CANDIDATE_BATCH]
+    """Lock one free spot at a time (SKIP LOCKED: racing drivers fan out over different
+    spots, and nobody holds spots it will not use), then insert; if the exclusion
+    constraint still says taken, try the next one."""
+    free = _free_spots(
+        facility=facility, kind=kind, starts_at=fields["starts_at"], ends_at=fields["ends_at"]
     )
-    for spot in candidates:
+    tried: list[int] = []
+    for _ in range(CANDIDATE_ATTEMPTS):
+        spot = (
+            free.exclude(pk__in=tried).select_for_update(skip_locked=True, of=("self",)).first()
+        )
+        if spot is None:
+            break
         try:
             with transaction.atomic():
                 return Booking.objects.create(facility=facility, spot=spot, **fields)
         except IntegrityError as exc:
             constraint = _constraint_name(exc)
             if constraint == "booking_no_spot_overlap":
+                tried.append(spot.pk)
                 continue
             if constraint == "booking_no_vehicle_overlap":
                 raise VehicleBusy() from exc
