@@ -30,12 +30,14 @@ from bookings.outbox import outbox_add
 from facilities.availability_cache import bump_on_commit
 from facilities.models import Facility, RatePlan, Spot, SpotKind, SpotStatus
 from facilities.pricing import window_price
+from parkme import metrics
 from parkme.errors import (
     BookingLimitReached,
     IdempotencyKeyReused,
     InvalidTransition,
     NoAvailability,
     NotFound,
+    ParkMeError,
     ValidationFailed,
     VehicleBusy,
 )
@@ -199,6 +201,25 @@ def booking_create(
     now: datetime | None = None,
 ) -> tuple[Booking, bool]:
     """Book a free spot; returns (booking, created). Same key + same body → same booking."""
+    try:
+        booking, created = _booking_create(
+            driver=driver, request=request, idempotency_key=idempotency_key, now=now
+        )
+    except ParkMeError as exc:
+        metrics.record_booking_refused(exc.code)
+        raise
+    if created:
+        metrics.record_booking_created()
+    return booking, created
+
+
+def _booking_create(
+    *,
+    driver: User,
+    request: BookingRequest,
+    idempotency_key: str | None,
+    now: datetime | None,
+) -> tuple[Booking, bool]:
     now = now or timezone.now()
     fingerprint = request.fingerprint()
     with transaction.atomic():
