@@ -14,8 +14,8 @@ from facilities.models import SpotKind
 from facilities.pricing import window_breakdown, window_price
 from parkme.api.fields import AwareDateTimeField, OffsetDateTimeField
 from parkme.api.pagination import StandardPagination
-from parkme.api.schema import paginated
 from parkme.api.response_cache import cache_key, cached_json
+from parkme.api.schema import paginated
 from parkme.api.views import ApiView
 
 
