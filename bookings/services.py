@@ -16,7 +16,8 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Exists, OuterRef
+from django.db.models import Count, Exists, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.models import (
@@ -165,32 +166,33 @@ def _constraint_name(exc: IntegrityError) -> str:
     return getattr(diag, "constraint_name", "") or ""
 
 
+class _SpotTakenMeanwhile(Exception):
+    """A racing commit took the locked spot after this statement's snapshot: retry."""
+
+
 def _insert_on_a_free_spot(*, facility: Facility, kind: str, fields: dict) -> Booking:
-    """Lock one free spot at a time (SKIP LOCKED: racing drivers fan out over different
-    spots, and nobody holds spots it will not use), then insert; if the exclusion
-    constraint still says taken, try the next one."""
-    free = _free_spots(
-        facility=facility, kind=kind, starts_at=fields["starts_at"], ends_at=fields["ends_at"]
-    )
-    tried: list[int] = []
-    for _ in range(CANDIDATE_ATTEMPTS):
-        spot = (
-            free.exclude(pk__in=tried).select_for_update(skip_locked=True, of=("self",)).first()
+    """Lock one free spot (SKIP LOCKED: racing drivers fan out over different spots, and
+    nobody holds spots it will not use), then insert. The exclusion constraint has the
+    last word; if it still finds the spot taken, the whole attempt is retried."""
+    spot = (
+        _free_spots(
+            facility=facility, kind=kind, starts_at=fields["starts_at"], ends_at=fields["ends_at"]
         )
-        if spot is None:
-            break
-        try:
-            with transaction.atomic():
-                return Booking.objects.create(facility=facility, spot=spot, **fields)
-        except IntegrityError as exc:
-            constraint = _constraint_name(exc)
-            if constraint == "booking_no_spot_overlap":
-                tried.append(spot.pk)
-                continue
-            if constraint == "booking_no_vehicle_overlap":
-                raise VehicleBusy() from exc
-            raise
-    raise NoAvailability()
+        .select_related("zone")
+        .select_for_update(skip_locked=True, of=("self",))
+        .first()
+    )
+    if spot is None:
+        raise NoAvailability()
+    try:
+        return Booking.objects.create(facility=facility, spot=spot, **fields)
+    except IntegrityError as exc:
+        constraint = _constraint_name(exc)
+        if constraint == "booking_no_spot_overlap":
+            raise _SpotTakenMeanwhile() from exc
+        if constraint == "booking_no_vehicle_overlap":
+            raise VehicleBusy() from exc
+        raise
 
 
 def booking_create(
@@ -200,17 +202,43 @@ def booking_create(
     idempotency_key: str | None = None,
     now: datetime | None = None,
 ) -> tuple[Booking, bool]:
-    """Book a free spot; returns (booking, created). Same key + same body → same booking."""
+    """Book a free spot; returns (booking, created). Same key + same body → same booking.
+    The booking comes back with facility, spot (and zone) and vehicle loaded."""
     try:
-        booking, created = _booking_create(
-            driver=driver, request=request, idempotency_key=idempotency_key, now=now
-        )
+        for _ in range(CANDIDATE_ATTEMPTS):
+            try:
+                booking, created = _booking_create(
+                    driver=driver, request=request, idempotency_key=idempotency_key, now=now
+                )
+                break
+            except _SpotTakenMeanwhile:
+                continue
+        else:
+            raise NoAvailability()
     except ParkMeError as exc:
         metrics.record_booking_refused(exc.code)
         raise
     if created:
         metrics.record_booking_created()
     return booking, created
+
+
+def _vehicle_with_counts(*, driver: User, request: BookingRequest) -> Vehicle | None:
+    """The driver's vehicle, annotated with the driver's live bookings and whether this
+    vehicle is already booked in the window (one query)."""
+    live = Booking.objects.live().filter(driver=driver).order_by().values("driver")
+    return (
+        Vehicle.objects.filter(pk=request.vehicle_id, owner=driver, is_active=True)
+        .annotate(
+            driver_live=Coalesce(Subquery(live.annotate(n=Count("id")).values("n")[:1]), Value(0)),
+            busy=Exists(
+                Booking.objects.live()
+                .filter(vehicle=OuterRef("pk"))
+                .overlapping(request.starts_at, request.ends_at)
+            ),
+        )
+        .first()
+    )
 
 
 def _booking_create(
@@ -227,48 +255,48 @@ def _booking_create(
         # then never race each other, while different drivers proceed in parallel.
         User.objects.select_for_update().only("id").get(pk=driver.pk)
         if idempotency_key:
-            existing = Booking.objects.filter(
-                driver=driver, idempotency_key=idempotency_key
-            ).first()
+            existing = (
+                Booking.objects.select_related("facility", "spot__zone", "vehicle")
+                .filter(driver=driver, idempotency_key=idempotency_key)
+                .first()
+            )
             if existing is not None:
                 if existing.request_fingerprint != fingerprint:
                     raise IdempotencyKeyReused()
                 return existing, False
 
         booking_window_validate(starts_at=request.starts_at, ends_at=request.ends_at, now=now)
-        facility = Facility.objects.filter(pk=request.facility_id, is_active=True).first()
-        if facility is None:
-            raise ValidationFailed(
-                "Unknown facility.", fields={"facility": ["No active facility with this id."]}
-            )
-        vehicle = Vehicle.objects.filter(
-            pk=request.vehicle_id, owner=driver, is_active=True
-        ).first()
+        vehicle = _vehicle_with_counts(driver=driver, request=request)
         if vehicle is None:
             raise ValidationFailed(
                 "Unknown vehicle.",
                 fields={"vehicle": ["None of your active vehicles has this id."]},
             )
+        plan = (
+            RatePlan.objects.select_related("facility")
+            .filter(facility_id=request.facility_id, facility__is_active=True, is_active=True)
+            .first()
+        )
+        if plan is None:
+            if not Facility.objects.filter(pk=request.facility_id, is_active=True).exists():
+                raise ValidationFailed(
+                    "Unknown facility.", fields={"facility": ["No active facility with this id."]}
+                )
+            raise NoAvailability("This facility takes no bookings right now (no rate plan).")
+        facility = plan.facility
         kind = request.spot_kind or (
-            SpotKind.MOTORCYCLE if vehicle.kind == "motorcycle" else (SpotKind.STANDARD)
+            SpotKind.MOTORCYCLE if vehicle.kind == "motorcycle" else SpotKind.STANDARD
         )
         if kind not in VEHICLE_SPOT_KINDS[vehicle.kind]:
             raise ValidationFailed(
                 "This vehicle does not fit that kind of spot.",
                 fields={"spot_kind": [f"A {vehicle.kind} cannot use a {kind} spot."]},
             )
-        live = Booking.objects.for_driver(driver).live().count()
-        if live >= rules()["MAX_LIVE_PER_DRIVER"]:
+        if vehicle.driver_live >= rules()["MAX_LIVE_PER_DRIVER"]:
             raise BookingLimitReached()
-        if (
-            Booking.objects.live()
-            .filter(vehicle=vehicle)
-            .overlapping(request.starts_at, request.ends_at)
-            .exists()
-        ):
+        if vehicle.busy:
             raise VehicleBusy()
 
-        plan = active_rate_plan(facility)
         status = BookingStatus.HELD if request.hold else BookingStatus.CONFIRMED
         booking = _insert_on_a_free_spot(
             facility=facility,
@@ -437,6 +465,9 @@ def booking_extend(
             fields={"ends_at": [f"At most {rules()['MAX_DAYS']} days after the start."]},
         )
     plan = active_rate_plan(booking.facility)
+    # Bookings are created under the spot's row lock; taking it here too means a creation
+    # and an extension on one spot queue up instead of deadlocking in the exclusion check.
+    Spot.objects.select_for_update().only("id").get(pk=booking.spot_id)
     previous_end = booking.ends_at
     booking.ends_at = ends_at
     booking.price = booking_price(

@@ -16,7 +16,8 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-CATALOG_KEY = "avail:catalog"
+# The facility catalogue (which facilities exist, where, active or not) is version 0.
+CATALOG_ID = 0
 HITS_KEY = "avail:stats:hits"
 MISSES_KEY = "avail:stats:misses"
 
@@ -41,7 +42,7 @@ def versions(facility_ids: Iterable[int]) -> dict[int, int]:
 
 
 def catalog_version() -> int:
-    return _mget([CATALOG_KEY])[0]
+    return _mget([_key(CATALOG_ID)])[0]
 
 
 def _incr(key: str) -> None:
@@ -65,7 +66,7 @@ def bump_on_commit(facility_ids: Iterable[int]) -> None:
 
 def bump_catalog_on_commit() -> None:
     """Facilities appeared, moved or were (de)activated: every search result may change."""
-    transaction.on_commit(lambda: _incr(CATALOG_KEY))
+    transaction.on_commit(lambda: _incr(_key(CATALOG_ID)))
 
 
 def count_hit() -> None:

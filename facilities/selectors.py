@@ -11,27 +11,13 @@ import math
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from django.db.models import (
-    Count,
-    Exists,
-    F,
-    FloatField,
-    IntegerField,
-    OuterRef,
-    Prefetch,
-    Q,
-    QuerySet,
-    Subquery,
-    Value,
-)
-from django.db.models.functions import ASin, Coalesce, Cos, Power, Radians, Sin, Sqrt
+from django.db import connection
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q
 from django.utils import timezone
 
 from bookings.models import Booking
 from facilities.models import Facility, RatePlan, Spot, SpotStatus, Zone
 from parkme.errors import NotFound
-
-EARTH_RADIUS_KM = 6371.0
 
 
 @dataclass(frozen=True)
@@ -59,57 +45,91 @@ def _bookable(kind: str | None) -> Q:
     return q & Q(kind=kind) if kind else q
 
 
-def available_spots_subquery(window: Window, kind: str | None) -> Subquery:
-    free = (
-        Spot.objects.filter(_bookable(kind), facility=OuterRef("pk"))
-        .exclude(Exists(_taken(window)))
-        .order_by()
-        .values("facility")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    return Coalesce(Subquery(free, output_field=IntegerField()), Value(0))
+_SEARCH_SQL = """
+    SELECT f.id, f.name, f.slug, o.name, f.address, f.latitude, f.longitude, f.timezone,
+           {distance} AS distance_km, count(*) OVER () AS total
+    FROM facilities_facility f
+    JOIN parkme_operator o ON o.id = f.operator_id
+    WHERE f.is_active {where}
+    ORDER BY {order}
+    LIMIT %(limit)s OFFSET %(offset)s
+"""
+# Haversine distance in km; the bounding box in WHERE lets the geo index narrow rows first.
+_DISTANCE = (
+    "2 * 6371.0 * asin(sqrt(power(sin(radians(f.latitude - %(lat)s) / 2), 2)"
+    " + cos(radians(%(lat)s)) * cos(radians(f.latitude))"
+    " * power(sin(radians(f.longitude - %(lng)s) / 2), 2)))"
+)
+_AVAILABLE_SQL = """
+    SELECT s.facility_id, count(*)
+    FROM facilities_spot s
+    WHERE s.facility_id = ANY(%(ids)s) AND s.is_active AND s.status = 'available' {kind}
+      AND NOT EXISTS (
+          SELECT 1 FROM bookings_booking b
+          WHERE b.spot_id = s.id AND b.status IN ('held', 'confirmed', 'active')
+            AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s)
+    GROUP BY s.facility_id
+"""
 
 
-def _distance_km(lat: float, lng: float):
-    dlat = Radians(F("latitude") - Value(lat))
-    dlng = Radians(F("longitude") - Value(lng))
-    a = Power(Sin(dlat / 2), 2) + Cos(Radians(Value(lat))) * Cos(Radians(F("latitude"))) * Power(
-        Sin(dlng / 2), 2
-    )
-    return Value(2 * EARTH_RADIUS_KM, output_field=FloatField()) * ASin(Sqrt(a))
+@dataclass(frozen=True)
+class SearchPage:
+    rows: list[dict]
+    total: int
+
+    @property
+    def ids(self) -> list[int]:
+        return [row["id"] for row in self.rows]
 
 
-def facility_search(
-    *,
-    lat: float | None,
-    lng: float | None,
-    radius_km: float,
-    window: Window,
-    kind: str | None = None,
-) -> QuerySet[Facility]:
-    """Active facilities within radius_km of (lat, lng), nearest first, with
-    `distance_km` and `available_spots` for the window (and kind). Without a point, every
-    active facility by name."""
-    qs = Facility.objects.active().select_related("operator")
+def facility_search_page(
+    *, lat: float | None, lng: float | None, radius_km: float, limit: int, offset: int
+) -> SearchPage:
+    """One page of active facilities within radius_km of (lat, lng), nearest first, and
+    the total count, in one query. Without a point: every active facility by name."""
+    params: dict = {"limit": limit, "offset": offset}
     if lat is not None and lng is not None:
-        # Bounding box first so the geo index narrows the rows the distance is computed for.
         dlat = radius_km / 111.0
         dlng = radius_km / max(111.0 * math.cos(math.radians(lat)), 0.01)
-        qs = (
-            qs.filter(
-                latitude__gte=lat - dlat,
-                latitude__lte=lat + dlat,
-                longitude__gte=lng - dlng,
-                longitude__lte=lng + dlng,
-            )
-            .annotate(distance_km=_distance_km(lat, lng))
-            .filter(distance_km__lte=radius_km)
-            .order_by("distance_km", "id")
+        params.update(
+            lat=lat, lng=lng, radius=radius_km, lat_lo=lat - dlat, lat_hi=lat + dlat,
+            lng_lo=lng - dlng, lng_hi=lng + dlng,
+        )
+        sql = _SEARCH_SQL.format(
+            distance=_DISTANCE,
+            where=(
+                "AND f.latitude BETWEEN %(lat_lo)s AND %(lat_hi)s"
+                " AND f.longitude BETWEEN %(lng_lo)s AND %(lng_hi)s"
+                f" AND {_DISTANCE} <= %(radius)s"
+            ),
+            order="distance_km, f.id",
         )
     else:
-        qs = qs.annotate(distance_km=Value(None, output_field=FloatField())).order_by("name", "id")
-    return qs.annotate(available_spots=available_spots_subquery(window, kind))
+        sql = _SEARCH_SQL.format(distance="NULL::float8", where="", order="f.name, f.id")
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        fetched = cursor.fetchall()
+    keys = ("id", "name", "slug", "operator", "address", "latitude", "longitude", "timezone",
+            "distance_km")
+    rows = [dict(zip(keys, row[:9], strict=True)) for row in fetched]
+    return SearchPage(rows=rows, total=fetched[0][9] if fetched else 0)
+
+
+def facilities_available_spots(
+    *, facility_ids: list[int], window: Window, kind: str | None = None
+) -> dict[int, int]:
+    """Free bookable spots per facility for the window (and kind), in one query."""
+    if not facility_ids:
+        return {}
+    sql = _AVAILABLE_SQL.format(kind="AND s.kind = %(kind)s" if kind else "")
+    with connection.cursor() as cursor:
+        cursor.execute(
+            sql,
+            {"ids": facility_ids, "kind": kind, "starts_at": window.starts_at,
+             "ends_at": window.ends_at},
+        )
+        counts = dict(cursor.fetchall())
+    return {facility_id: counts.get(facility_id, 0) for facility_id in facility_ids}
 
 
 def facility_get_active(*, facility_id: int) -> Facility:

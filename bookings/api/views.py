@@ -172,7 +172,6 @@ class BookingListCreateView(ApiView):
             ),
             idempotency_key=key,
         )
-        booking = selectors.booking_get_for_driver(driver=request.user, public_id=booking.public_id)
         response = Response(BookingOutput(booking).data, status=status.HTTP_201_CREATED)
         if not created:
             response["Idempotent-Replayed"] = "true"

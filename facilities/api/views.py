@@ -7,11 +7,13 @@ from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers
 from rest_framework.permissions import AllowAny
 from rest_framework.response import Response
+from rest_framework.utils.urls import replace_query_param
 
 from bookings.services import active_rate_plan, booking_window_validate
 from facilities import selectors
 from facilities.models import SpotKind
 from facilities.pricing import window_breakdown, window_price
+from parkme.api import response_cache
 from parkme.api.fields import AwareDateTimeField, OffsetDateTimeField
 from parkme.api.pagination import StandardPagination
 from parkme.api.response_cache import cache_key, cached_json
@@ -58,6 +60,13 @@ class SearchQuery(WindowQuery):
         default=settings.SEARCH_DEFAULT_RADIUS_KM,
     )
     kind = serializers.ChoiceField(choices=SpotKind.choices, required=False)
+    page = serializers.IntegerField(required=False, min_value=1, max_value=10_000, default=1)
+    page_size = serializers.IntegerField(
+        required=False,
+        min_value=1,
+        max_value=StandardPagination.max_page_size,
+        default=StandardPagination.page_size,
+    )
 
     def validate(self, attrs):
         attrs = super().validate(attrs)
@@ -72,20 +81,26 @@ class FacilitySearchOutput(serializers.Serializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     slug = serializers.CharField()
-    operator = serializers.CharField(source="operator.name")
+    operator = serializers.CharField()
     address = serializers.CharField()
     latitude = serializers.FloatField()
     longitude = serializers.FloatField()
     timezone = serializers.CharField()
-    distance_km = serializers.SerializerMethodField()
+    distance_km = serializers.FloatField(allow_null=True)
     available_spots = serializers.IntegerField()
-
-    def get_distance_km(self, obj) -> float | None:
-        return None if obj.distance_km is None else round(obj.distance_km, 3)
 
 
 def _window_data(window: selectors.Window) -> dict:
     return {"starts_at": window.starts_at.isoformat(), "ends_at": window.ends_at.isoformat()}
+
+
+def _search_cache_key(request) -> str:
+    """Keyed by the raw query, so a hit skips even parsing; the default window (the next
+    hour) moves every minute, so the minute is part of the key when no window is given."""
+    items = sorted((k, v) for k, values in request.GET.lists() for v in values)
+    if "starts_at" not in request.GET:
+        items.append(("@minute", selectors.default_window().starts_at.isoformat()))
+    return cache_key("search", items)
 
 
 class FacilitySearchView(ApiView):
@@ -104,42 +119,47 @@ class FacilitySearchView(ApiView):
         operation_id="facilities_search",
     )
     def get(self, request):
+        bypass = request.headers.get("Cache-Control", "") == "no-cache"
+        key = _search_cache_key(request)
+        if not bypass:
+            hit = response_cache.lookup(key)
+            if hit is not None:
+                return hit
         query = SearchQuery(data=request.query_params)
         query.is_valid(raise_exception=True)
         params = query.validated_data
         window = query.window()
-        paginator = StandardPagination()
-
-        def search():
-            return selectors.facility_search(
-                lat=params.get("lat"),
-                lng=params.get("lng"),
-                radius_km=params["radius_km"],
-                window=window,
-                kind=params.get("kind"),
-            )
-
-        def build() -> dict:
-            page = paginator.paginate_queryset(search(), request, view=self)
-            data = paginator.get_paginated_response(FacilitySearchOutput(page, many=True).data).data
-            data["window"] = _window_data(window)
-            return data
-
-        key = cache_key(
-            "search",
+        page_no, size = params["page"], params["page_size"]
+        page = selectors.facility_search_page(
+            lat=params.get("lat"),
+            lng=params.get("lng"),
+            radius_km=params["radius_km"],
+            limit=size,
+            offset=(page_no - 1) * size,
+        )
+        versions = response_cache.read_versions(page.ids)
+        available = selectors.facilities_available_spots(
+            facility_ids=page.ids, window=window, kind=params.get("kind")
+        )
+        url = request.build_absolute_uri()
+        results = [
             {
-                **{k: v for k, v in params.items() if k not in ("starts_at", "ends_at")},
-                **_window_data(window),
-                "page": request.query_params.get("page", "1"),
-                "page_size": request.query_params.get("page_size", ""),
-            },
-        )
-        return cached_json(
-            key=key,
-            facility_ids=lambda: list(search().values_list("id", flat=True)),
-            build=build,
-            bypass=request.headers.get("Cache-Control", "") == "no-cache",
-        )
+                **row,
+                "distance_km": None if row["distance_km"] is None else round(row["distance_km"], 3),
+                "available_spots": available[row["id"]],
+            }
+            for row in page.rows
+        ]
+        data = {
+            "count": page.total,
+            "next": replace_query_param(url, "page", page_no + 1)
+            if page_no * size < page.total
+            else None,
+            "previous": replace_query_param(url, "page", page_no - 1) if page_no > 1 else None,
+            "results": FacilitySearchOutput(results, many=True).data,
+            "window": _window_data(window),
+        }
+        return response_cache.store(key, data, versions, bypass=bypass)
 
 
 class ZoneOutput(serializers.Serializer):

@@ -213,3 +213,31 @@ def test_quote_needs_both_times_with_offsets(api, garage):
     r = api.get(url, {"starts_at": "2030-01-01T10:00:00", "ends_at": "2030-01-01T12:00:00"})
     assert r.status_code == 400
     assert "starts_at" in r.json()["error"]["fields"]
+
+
+def test_a_new_facility_nearby_shows_in_cached_search_at_once(
+    api, django_capture_on_commit_callbacks
+):
+    _facility("First", 60.17, 24.94)
+    assert api.get("/api/v1/facilities/", HELSINKI).json()["count"] == 1
+    assert api.get("/api/v1/facilities/", HELSINKI)["X-Cache"] == "HIT"
+    with django_capture_on_commit_callbacks(execute=True):
+        _facility("Second", 60.171, 24.941)
+    r = api.get("/api/v1/facilities/", HELSINKI)
+    assert r["X-Cache"] == "MISS"
+    assert r.json()["count"] == 2
+
+
+def test_search_pages_link_to_each_other(api):
+    for n in range(5):
+        _facility(f"P{n}", 60.17 + n * 0.001, 24.94)
+    first = api.get("/api/v1/facilities/", {**HELSINKI, "page_size": 2}).json()
+    assert first["count"] == 5
+    assert first["previous"] is None
+    second = api.get(first["next"]).json()
+    assert second["previous"] is not None
+    last = api.get("/api/v1/facilities/", {**HELSINKI, "page_size": 2, "page": 3}).json()
+    assert last["next"] is None
+    seen = [f["id"] for p in (first, second, last) for f in p["results"]]
+    assert len(seen) == len(set(seen)) == 5
+    assert api.get("/api/v1/facilities/", {**HELSINKI, "page_size": 500}).status_code == 400
