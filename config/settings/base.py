@@ -142,7 +142,14 @@ def database_config(base: dict) -> dict:
         config["CONN_MAX_AGE"] = 0
     else:
         options.setdefault(
-            "pool", {"min_size": 1, "max_size": env.int("DB_POOL_MAX_SIZE", default=8)}
+            "pool",
+            {
+                "min_size": 1,
+                "max_size": env.int("DB_POOL_MAX_SIZE", default=8),
+                # When PostgreSQL is down, fail the request with a 503 in seconds instead of
+                # psycopg_pool's default 30 s wait for a connection.
+                "timeout": env.float("DB_POOL_TIMEOUT", default=5.0),
+            },
         )
         config["CONN_MAX_AGE"] = 0  # required by Django's pool
     config["OPTIONS"] = options
