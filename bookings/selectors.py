@@ -55,3 +55,21 @@ def booking_get_for_driver(*, driver: User, public_id) -> Booking:
     if booking is None:
         raise NotFound("No booking with this id.")
     return booking
+
+
+def booking_live_overlap_count() -> int:
+    """Pairs of live bookings that overlap on one spot: the integrity check that must
+    always answer 0 (the exclusion constraint guarantees it; benchmarks and audits ask)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            """
+            SELECT count(*) FROM bookings_booking a JOIN bookings_booking b
+              ON a.spot_id = b.spot_id AND a.id < b.id
+             AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)
+            WHERE a.status IN ('held', 'confirmed', 'active')
+              AND b.status IN ('held', 'confirmed', 'active')
+            """
+        )
+        return cursor.fetchone()[0]

@@ -7,9 +7,10 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connection, connections
+from django.db import connections
 
 from bookings.models import Booking
+from bookings.selectors import booking_live_overlap_count
 from tests.api.conftest import api_client_for, booking_body, tomorrow_at
 from tests.factories import UserFactory, VehicleFactory
 
@@ -37,17 +38,7 @@ def _hammer(requests) -> list:
 
 
 def _overlapping_live_pairs() -> int:
-    with connection.cursor() as c:
-        c.execute(
-            """
-            SELECT count(*) FROM bookings_booking a JOIN bookings_booking b
-              ON a.spot_id = b.spot_id AND a.id < b.id
-             AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)
-            WHERE a.status IN ('held', 'confirmed', 'active')
-              AND b.status IN ('held', 'confirmed', 'active')
-            """
-        )
-        return c.fetchone()[0]
+    return booking_live_overlap_count()
 
 
 def test_fifty_drivers_race_for_the_last_spot_exactly_one_wins(garage):

@@ -179,14 +179,6 @@ def facility_ids() -> list[int]:
 
 
 def overlapping_live_pairs() -> int:
-    with connection.cursor() as c:
-        c.execute(
-            """
-            SELECT count(*) FROM bookings_booking a JOIN bookings_booking b
-              ON a.spot_id = b.spot_id AND a.id < b.id
-             AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)
-            WHERE a.status IN ('held', 'confirmed', 'active')
-              AND b.status IN ('held', 'confirmed', 'active')
-            """
-        )
-        return c.fetchone()[0]
+    from bookings.selectors import booking_live_overlap_count
+
+    return booking_live_overlap_count()
