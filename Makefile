@@ -23,7 +23,7 @@ $(VENV)/.installed-dev: requirements/dev.txt | $(PY)
 	@touch $@
 
 run: $(VENV)/.installed-dev ## run web, worker and beat with demo data on 127.0.0.1:$PORT (Ctrl-C stops all)
-	$(PY) -m parkme.devservices run -- bash -c '\
+	@$(PY) -m parkme.devservices run -- bash -c '\
 		set -e; \
 		$(PY) manage.py migrate --no-input; \
 		$(PY) manage.py seed_demo; \
