@@ -172,16 +172,16 @@ class _SpotTakenMeanwhile(Exception):
 
 def _insert_on_a_free_spot(*, facility: Facility, kind: str, fields: dict) -> Booking:
     """Lock one free spot (SKIP LOCKED: racing drivers fan out over different spots, and
-    nobody holds spots it will not use), then insert. The exclusion constraint has the
-    last word; if it still finds the spot taken, the whole attempt is retried."""
-    spot = (
-        _free_spots(
-            facility=facility, kind=kind, starts_at=fields["starts_at"], ends_at=fields["ends_at"]
-        )
-        .select_related("zone")
-        .select_for_update(skip_locked=True, of=("self",))
-        .first()
-    )
+    nobody holds spots it will not use), then insert. When every free spot is locked by
+    bookings in flight (perhaps for other windows), wait for the first one instead of
+    refusing. The exclusion constraint has the last word; if it still finds the spot
+    taken, the whole attempt is retried."""
+    free = _free_spots(
+        facility=facility, kind=kind, starts_at=fields["starts_at"], ends_at=fields["ends_at"]
+    ).select_related("zone")
+    spot = free.select_for_update(skip_locked=True, of=("self",)).first()
+    if spot is None:
+        spot = free.select_for_update(of=("self",)).first()
     if spot is None:
         raise NoAvailability()
     try:

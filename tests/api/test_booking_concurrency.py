@@ -130,3 +130,57 @@ def test_many_drivers_on_few_spots_fill_every_spot_once(garage):
     statuses = Counter(r.status_code for r in responses)
     assert statuses == {201: 3, 409: 9}  # three standard spots
     assert _overlapping_live_pairs() == 0
+
+
+def test_a_free_spot_locked_by_a_booking_in_flight_for_another_window_is_waited_for(
+    alice, alice_car, garage
+):
+    """Every standard spot is locked by transactions booking an evening window; a morning
+    booking must wait for them and then succeed, not be told that nothing is free."""
+    from django.db import transaction
+
+    from facilities.models import Spot
+
+    morning, evening = tomorrow_at(9), tomorrow_at(20)
+    locked, release = threading.Event(), threading.Event()
+    others = [UserFactory() for _ in range(3)]
+    other_cars = [VehicleFactory(owner=d) for d in others]
+
+    def evening_bookings_in_flight():
+        try:
+            with transaction.atomic():
+                spots = list(
+                    Spot.objects.filter(facility=garage, kind="standard")
+                    .select_for_update()
+                    .order_by("id")
+                )
+                for spot, driver, car in zip(spots, others, other_cars, strict=True):
+                    Booking.objects.create(
+                        facility=garage,
+                        spot=spot,
+                        driver=driver,
+                        vehicle=car,
+                        spot_kind="standard",
+                        starts_at=evening,
+                        ends_at=evening + timedelta(hours=2),
+                        status="confirmed",
+                        price="6.00",
+                        currency="EUR",
+                    )
+                locked.set()
+                release.wait(timeout=30)
+        finally:
+            connections.close_all()
+
+    holder = threading.Thread(target=evening_bookings_in_flight)
+    holder.start()
+    assert locked.wait(timeout=30)
+    threading.Timer(1.0, release.set).start()
+    response = api_client_for(alice).post(
+        "/api/v1/bookings/", booking_body(garage, alice_car, morning), format="json"
+    )
+    holder.join(timeout=30)
+    assert response.status_code == 201, response.json()
+    assert Booking.objects.filter(starts_at=evening).count() == 3
+    assert Booking.objects.get(driver=alice).spot.kind == "standard"
+    assert _overlapping_live_pairs() == 0

@@ -79,10 +79,8 @@ def _outside_a_window_edge(period: int = 60, margin: float = 20) -> None:
 
 
 def test_a_client_over_the_booking_rate_gets_429_while_other_drivers_book(live_server, garage):
-    # A standard spot for every request that can be in flight at once: the booking engine
-    # only takes a spot no concurrent booking has locked (bookings/services.py,
-    # _insert_on_a_free_spot), whatever window that other booking is for, so with fewer
-    # spots than concurrent bookings a driver can be told "no spot free" for an empty window.
+    # A standard spot for every request that can be in flight at once, so no booking
+    # queues behind another's spot lock and the test measures the throttle alone.
     for _ in range(ABUSER_THREADS + DRIVERS - 3):
         factories.SpotFactory(zone=Zone.objects.get(facility=garage), kind="standard")
     abuser = factories.UserFactory(email="hammer@example.test")
