@@ -280,16 +280,12 @@ PARKME_BACKGROUND = {
     "REMINDER_BEFORE_START_MINUTES": env.int("REMINDER_BEFORE_START_MINUTES", default=30),
     "ENDING_SOON_MINUTES": env.int("ENDING_SOON_MINUTES", default=15),
     "NOTIFICATION_MAX_ATTEMPTS": env.int("NOTIFICATION_MAX_ATTEMPTS", default=6),
-    "NOTIFICATION_RETRY_BACKOFF_SECONDS": env.int(
-        "NOTIFICATION_RETRY_BACKOFF_SECONDS", default=60
-    ),
+    "NOTIFICATION_RETRY_BACKOFF_SECONDS": env.int("NOTIFICATION_RETRY_BACKOFF_SECONDS", default=60),
     "NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS": env.int(
         "NOTIFICATION_RETRY_BACKOFF_MAX_SECONDS", default=900
     ),
     # The outbox sweep leaves fresh rows to the task enqueued on commit for this long.
-    "NOTIFICATION_PENDING_AFTER_SECONDS": env.int(
-        "NOTIFICATION_PENDING_AFTER_SECONDS", default=60
-    ),
+    "NOTIFICATION_PENDING_AFTER_SECONDS": env.int("NOTIFICATION_PENDING_AFTER_SECONDS", default=60),
 }
 
 # --- e-mail -------------------------------------------------------------------------------

@@ -32,9 +32,7 @@ def lookup(key: str) -> HttpResponse | None:
         ids = [int(i) for i in entry["versions"]]
         # Counts the hit in the same round trip; undone below if a version moved.
         current = availability_cache.versions_and_count_hit(ids)
-        if current is not None and all(
-            current[int(i)] == v for i, v in entry["versions"].items()
-        ):
+        if current is not None and all(current[int(i)] == v for i, v in entry["versions"].items()):
             return _response(entry["body"], "HIT")
         if current is not None:
             availability_cache.uncount_hit()

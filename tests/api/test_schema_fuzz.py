@@ -67,7 +67,7 @@ def test_every_operation_survives_generated_input(api_schema, garage):
             try:
                 run()
             except Exception as exc:  # noqa: BLE001 - collect every failing operation
-                failures[f"{operation.method.upper()} {operation.path} {mode.value}"] = str(
-                    exc
-                )[:2000]
+                failures[f"{operation.method.upper()} {operation.path} {mode.value}"] = str(exc)[
+                    :2000
+                ]
     assert not failures, "\n\n".join(f"{k}:\n{v}" for k, v in failures.items())
