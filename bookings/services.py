@@ -16,8 +16,6 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.db import IntegrityError, transaction
-from django.db.models import Count, Exists, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from bookings.models import (
@@ -29,7 +27,7 @@ from bookings.models import (
 )
 from bookings.outbox import outbox_add
 from facilities.availability_cache import bump_on_commit
-from facilities.models import Facility, RatePlan, Spot, SpotKind, SpotStatus
+from facilities.models import Facility, RatePlan, Spot, SpotKind, SpotStatus, Zone
 from facilities.pricing import window_price
 from parkme import metrics
 from parkme.errors import (
@@ -150,15 +148,54 @@ def _record(
     )
 
 
-def _free_spots(*, facility: Facility, kind: str, starts_at: datetime, ends_at: datetime):
-    taken = Booking.objects.live().overlapping(starts_at, ends_at).filter(spot=OuterRef("pk"))
-    return (
-        Spot.objects.filter(
-            facility=facility, kind=kind, is_active=True, status=SpotStatus.AVAILABLE
+_LIVE_SQL = ", ".join(f"'{status.value}'" for status in LIVE_STATUSES)
+
+# Plain SQL on the booking path: composing these through the ORM cost more CPU than
+# PostgreSQL spent running them. The taken spots are the facility's live bookings in the
+# window (one index-only pass over booking_live_fac_window_idx), not a probe per spot.
+_FREE_SPOT_SQL = f"""
+    SELECT s.*, z.name AS zone_name, z.level AS zone_level
+    FROM facilities_spot s JOIN facilities_zone z ON z.id = s.zone_id
+    WHERE s.facility_id = %(facility)s AND s.kind = %(kind)s
+      AND s.is_active AND s.status = '{SpotStatus.AVAILABLE.value}'
+      AND s.id NOT IN (
+          SELECT b.spot_id FROM bookings_booking b
+          WHERE b.facility_id = %(facility)s AND b.status IN ({_LIVE_SQL})
+            AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s)
+    ORDER BY s.id
+    LIMIT 1
+    FOR UPDATE OF s {{wait}}
+"""  # noqa: S608 - only constants are interpolated
+_VEHICLE_SQL = f"""
+    SELECT v.*,
+      (SELECT count(*) FROM bookings_booking b
+       WHERE b.driver_id = %(driver)s AND b.status IN ({_LIVE_SQL})) AS driver_live,
+      EXISTS (
+          SELECT 1 FROM bookings_booking b
+          WHERE b.vehicle_id = v.id AND b.status IN ({_LIVE_SQL})
+            AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s) AS busy
+    FROM vehicles_vehicle v
+    WHERE v.id = %(vehicle)s AND v.owner_id = %(driver)s AND v.is_active
+"""  # noqa: S608 - only constants are interpolated
+
+
+def _lock_a_free_spot(*, facility: Facility, kind: str, fields: dict, wait: bool) -> Spot | None:
+    """One free spot of the kind for the window, locked, with its zone loaded."""
+    params = {
+        "facility": facility.pk,
+        "kind": kind,
+        "starts_at": fields["starts_at"],
+        "ends_at": fields["ends_at"],
+    }
+    sql = _FREE_SPOT_SQL.format(wait="" if wait else "SKIP LOCKED")
+    spot = next(iter(Spot.objects.raw(sql, params)), None)
+    if spot is not None:
+        spot.zone = Zone.from_db(
+            Spot.objects.db,
+            ["id", "facility_id", "name", "level"],
+            [spot.zone_id, spot.facility_id, spot.zone_name, spot.zone_level],
         )
-        .exclude(Exists(taken))
-        .order_by("id")
-    )
+    return spot
 
 
 def _constraint_name(exc: IntegrityError) -> str:
@@ -176,12 +213,9 @@ def _insert_on_a_free_spot(*, facility: Facility, kind: str, fields: dict) -> Bo
     bookings in flight (perhaps for other windows), wait for the first one instead of
     refusing. The exclusion constraint has the last word; if it still finds the spot
     taken, the whole attempt is retried."""
-    free = _free_spots(
-        facility=facility, kind=kind, starts_at=fields["starts_at"], ends_at=fields["ends_at"]
-    ).select_related("zone")
-    spot = free.select_for_update(skip_locked=True, of=("self",)).first()
+    spot = _lock_a_free_spot(facility=facility, kind=kind, fields=fields, wait=False)
     if spot is None:
-        spot = free.select_for_update(of=("self",)).first()
+        spot = _lock_a_free_spot(facility=facility, kind=kind, fields=fields, wait=True)
     if spot is None:
         raise NoAvailability()
     try:
@@ -224,21 +258,15 @@ def booking_create(
 
 
 def _vehicle_with_counts(*, driver: User, request: BookingRequest) -> Vehicle | None:
-    """The driver's vehicle, annotated with the driver's live bookings and whether this
-    vehicle is already booked in the window (one query)."""
-    live = Booking.objects.live().filter(driver=driver).order_by().values("driver")
-    return (
-        Vehicle.objects.filter(pk=request.vehicle_id, owner=driver, is_active=True)
-        .annotate(
-            driver_live=Coalesce(Subquery(live.annotate(n=Count("id")).values("n")[:1]), Value(0)),
-            busy=Exists(
-                Booking.objects.live()
-                .filter(vehicle=OuterRef("pk"))
-                .overlapping(request.starts_at, request.ends_at)
-            ),
-        )
-        .first()
-    )
+    """The driver's vehicle, annotated with the driver's live bookings (driver_live) and
+    whether this vehicle is already booked in the window (busy), in one query."""
+    params = {
+        "driver": driver.pk,
+        "vehicle": request.vehicle_id,
+        "starts_at": request.starts_at,
+        "ends_at": request.ends_at,
+    }
+    return next(iter(Vehicle.objects.raw(_VEHICLE_SQL, params)), None)
 
 
 def _booking_create(
