@@ -101,58 +101,43 @@ def refusing_smtp() -> Iterator[dict]:
 # --- a real Celery worker -------------------------------------------------------------------
 
 
-class Worker:
-    """`celery -A config worker` in a subprocess, on the test database and test broker."""
+def celery_env(*, log_dir: Path, env: dict[str, str] | None = None) -> dict[str, str]:
+    """What a Celery process of the tests runs with: the test database and broker, and
+    e-mail written to log_dir/mail.log."""
+    return {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "tests.background.worker_settings",
+        "PARKME_WORKER_DB_NAME": connection.settings_dict["NAME"],
+        "PARKME_TEST_MAIL_LOG": str(log_dir / "mail.log"),
+        "LOG_LEVEL": "INFO",
+        **(env or {}),
+    }
 
-    def __init__(self, *, log_dir: Path, env: dict[str, str] | None = None) -> None:
-        self.name = f"bgtest-{uuid.uuid4().hex[:8]}@%h"
-        self.log_path = log_dir / f"worker-{uuid.uuid4().hex[:6]}.log"
-        self.mail_log = log_dir / "mail.log"
-        worker_env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.background.worker_settings",
-            "PARKME_WORKER_DB_NAME": connection.settings_dict["NAME"],
-            "PARKME_TEST_MAIL_LOG": str(self.mail_log),
-            "LOG_LEVEL": "INFO",
-            **(env or {}),
-        }
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
+
+class CeleryProcess:
+    """`celery -A config <args>` in its own process group, its output in log_path."""
+
+    kind = "celery"
+
+    def __init__(self, args: list[str], *, log_path: Path, env: dict[str, str]) -> None:
+        self.log_path = log_path
+        self._log = open(log_path, "wb")  # noqa: SIM115 - closed in stop()
         self.proc = subprocess.Popen(
-            [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
-                "worker",
-                "--pool=solo",
-                "-Q",
-                ",".join(QUEUES),
-                "-n",
-                self.name,
-                "--without-gossip",
-                "--without-mingle",
-                "--loglevel=INFO",
-            ],
+            [sys.executable, "-m", "celery", "-A", "config", *args],
             cwd=BASE_DIR,
-            env=worker_env,
+            env=env,
             stdout=self._log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
-    def wait_ready(self, timeout: float = 60) -> None:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self.proc.poll() is not None:
-                raise RuntimeError(f"worker exited early:\n{self.log()}")
-            if b" ready." in self.log_path.read_bytes():
-                return
-            time.sleep(0.1)
-        raise TimeoutError(f"worker not ready after {timeout}s:\n{self.log()}")
-
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-5000:]
+
+    def log_says(self, marker: bytes) -> bool:
+        if self.proc.poll() is not None:
+            raise RuntimeError(f"{self.kind} exited early:\n{self.log()}")
+        return marker in self.log_path.read_bytes()
 
     def kill(self) -> None:
         """SIGKILL: no warm shutdown, no ack, open transactions die with the process."""
@@ -168,6 +153,39 @@ class Worker:
             except subprocess.TimeoutExpired:
                 self.kill()
         self._log.close()
+
+
+class Worker(CeleryProcess):
+    """A Celery worker on the test database and test broker."""
+
+    kind = "worker"
+
+    def __init__(self, *, log_dir: Path, env: dict[str, str] | None = None) -> None:
+        self.name = f"bgtest-{uuid.uuid4().hex[:8]}@%h"
+        self.mail_log = log_dir / "mail.log"
+        super().__init__(
+            [
+                "worker",
+                "--pool=solo",
+                "-Q",
+                ",".join(QUEUES),
+                "-n",
+                self.name,
+                "--without-gossip",
+                "--without-mingle",
+                "--loglevel=INFO",
+            ],
+            log_path=log_dir / f"worker-{uuid.uuid4().hex[:6]}.log",
+            env=celery_env(log_dir=log_dir, env=env),
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.log_says(b" ready."):
+                return
+            time.sleep(0.1)
+        raise TimeoutError(f"worker not ready after {timeout}s:\n{self.log()}")
 
 
 def purge_test_queues() -> None:

@@ -9,16 +9,11 @@ the real one-minute schedule."""
 
 from __future__ import annotations
 
-import os
-import signal
-import subprocess
-import sys
 import uuid
 from collections import Counter
 from pathlib import Path
 
 import pytest
-from django.db import connection
 from django_celery_beat.models import IntervalSchedule, PeriodicTask
 
 from bookings import tasks
@@ -32,7 +27,7 @@ from bookings.models import (
 )
 from tests import factories
 from tests.background import conftest as background
-from tests.background.conftest import BASE_DIR, minutes, now, wait_for
+from tests.background.conftest import minutes, now, wait_for
 from tests.background.mailbox import read_log
 
 pytestmark = [pytest.mark.slow, pytest.mark.django_db(transaction=True)]
@@ -51,27 +46,15 @@ WORKER_ENV = {
 }
 
 
-class Beat:
+class Beat(background.CeleryProcess):
     """`celery -A config beat` with the DatabaseScheduler, in the environment a Worker gets."""
+
+    kind = "beat"
 
     def __init__(self, *, log_dir: Path) -> None:
         tag = uuid.uuid4().hex[:6]
-        self.log_path = log_dir / f"beat-{tag}.log"
-        env = {
-            **os.environ,
-            "DJANGO_SETTINGS_MODULE": "tests.background.worker_settings",
-            "PARKME_WORKER_DB_NAME": connection.settings_dict["NAME"],
-            "PARKME_TEST_MAIL_LOG": str(log_dir / "mail.log"),
-            "LOG_LEVEL": "INFO",
-        }
-        self._log = open(self.log_path, "wb")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen(
+        super().__init__(
             [
-                sys.executable,
-                "-m",
-                "celery",
-                "-A",
-                "config",
                 "beat",
                 "--scheduler",
                 "django_celery_beat.schedulers:DatabaseScheduler",
@@ -81,34 +64,12 @@ class Beat:
                 str(log_dir / f"beat-{tag}-schedule"),
                 "--loglevel=INFO",
             ],
-            cwd=BASE_DIR,
-            env=env,
-            stdout=self._log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
+            log_path=log_dir / f"beat-{tag}.log",
+            env=background.celery_env(log_dir=log_dir),
         )
 
-    def log(self) -> str:
-        return self.log_path.read_text(errors="replace")[-5000:]
-
     def sent_anything(self) -> bool:
-        if self.proc.poll() is not None:
-            raise RuntimeError(f"beat exited early:\n{self.log()}")
-        return b"Sending due task" in self.log_path.read_bytes()
-
-    def kill(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGKILL)
-        self.proc.wait(timeout=10)
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            os.killpg(self.proc.pid, signal.SIGTERM)
-            try:
-                self.proc.wait(timeout=15)
-            except subprocess.TimeoutExpired:
-                self.kill()
-        self._log.close()
+        return self.log_says(b"Sending due task")
 
 
 @pytest.fixture
