@@ -150,10 +150,10 @@ class Booking(models.Model):
             # Covering: availability reads the taken spots of a window from the index
             # alone (index-only scan), without visiting every live booking's heap row.
             models.Index(
-                fields=["facility", "starts_at"],
+                fields=["facility", "status", "starts_at"],
                 include=["ends_at", "spot"],
                 condition=LIVE,
-                name="booking_live_fac_window_idx",
+                name="booking_live_fac_status_idx",
             ),
             models.Index(
                 fields=["hold_expires_at"],

@@ -152,7 +152,7 @@ _LIVE_SQL = ", ".join(f"'{status.value}'" for status in LIVE_STATUSES)
 
 # Plain SQL on the booking path: composing these through the ORM cost more CPU than
 # PostgreSQL spent running them. The taken spots are the facility's live bookings in the
-# window (one index-only pass over booking_live_fac_window_idx), not a probe per spot.
+# window (one index-only pass over booking_live_fac_status_idx), not a probe per spot.
 _FREE_SPOT_SQL = f"""
     SELECT s.*, z.name AS zone_name, z.level AS zone_level
     FROM facilities_spot s JOIN facilities_zone z ON z.id = s.zone_id

@@ -64,7 +64,7 @@ _DISTANCE = (
     " * power(sin(radians(f.longitude - %(lng)s) / 2), 2)))"
 )
 # The taken spots come from the page's facilities' live bookings in one index-only pass
-# over booking_live_fac_window_idx, hashed once: a per-spot NOT EXISTS probe made the
+# over booking_live_fac_status_idx, hashed once: a per-spot NOT EXISTS probe made the
 # planner scan every live booking starting before the window ends (5x slower, bench set).
 _AVAILABLE_SQL = """
     SELECT s.facility_id, count(*)

@@ -1,12 +1,12 @@
-"""Replace the live-bookings-by-facility index with one that covers availability reads.
+"""Make the live-bookings index (facility, status, starts_at) cover availability reads.
 
-Built and dropped CONCURRENTLY, so a deploy never blocks writes to bookings; a
-non-atomic migration because PostgreSQL refuses concurrent index builds in a
-transaction. Reversible: backwards rebuilds the old index first, then drops the new."""
+The same columns and name as before, plus INCLUDE (ends_at, spot), so availability takes
+the taken spots of a window from the index alone. Built under a temporary name and swapped
+in CONCURRENTLY, so a deploy never blocks writes to bookings: non-atomic, because
+PostgreSQL refuses concurrent index builds inside a transaction. Reversible step by step."""
 
 from django.contrib.postgres.operations import AddIndexConcurrently, RemoveIndexConcurrently
 from django.db import migrations, models
-
 
 LIVE = models.Q(("status__in", ["held", "confirmed", "active"]))
 
@@ -23,13 +23,18 @@ class Migration(migrations.Migration):
             model_name="booking",
             index=models.Index(
                 condition=LIVE,
-                fields=["facility", "starts_at"],
+                fields=["facility", "status", "starts_at"],
                 include=["ends_at", "spot"],
-                name="booking_live_fac_window_idx",
+                name="booking_live_fac_status_cov",
             ),
         ),
         RemoveIndexConcurrently(
             model_name="booking",
             name="booking_live_fac_status_idx",
+        ),
+        migrations.RenameIndex(
+            model_name="booking",
+            new_name="booking_live_fac_status_idx",
+            old_name="booking_live_fac_status_cov",
         ),
     ]

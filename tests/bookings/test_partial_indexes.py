@@ -91,7 +91,7 @@ def test_hot_queries_use_their_partial_indexes():
     assert Booking.objects.count() == BOOKINGS
     live = [BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.ACTIVE]
     queries = {
-        "booking_live_fac_window_idx": Booking.objects.filter(
+        "booking_live_fac_status_idx": Booking.objects.filter(
             facility=facility, status__in=live, starts_at__lt=now + timedelta(days=1)
         ),
         "booking_held_sweep_idx": Booking.objects.filter(
