@@ -7,7 +7,15 @@ import logging
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import DatabaseError, InterfaceError, OperationalError
-from django.http import Http404, HttpRequest, JsonResponse
+from django.http import (
+    Http404,
+    HttpRequest,
+    HttpResponse,
+    HttpResponsePermanentRedirect,
+    JsonResponse,
+)
+from django.urls import Resolver404, resolve
+from django.views.decorators.csrf import csrf_exempt
 from rest_framework import exceptions, status
 from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
@@ -114,3 +122,27 @@ def handler500(request: HttpRequest) -> JsonResponse:
     return _json_error(
         status.HTTP_500_INTERNAL_SERVER_ERROR, "server_error", "Something went wrong on our side."
     )
+
+
+@csrf_exempt
+def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+    """Unknown paths under /api/ answer in the error format in every mode (Django's DEBUG
+    404 page is HTML). A path that only lacks its trailing slash is redirected for GET and
+    HEAD, as Django would, and named in the message otherwise (a POST cannot follow)."""
+    with_slash = request.path + "/"
+    if not request.path.endswith("/") and _resolves_elsewhere(with_slash):
+        if request.method in ("GET", "HEAD"):
+            query = request.META.get("QUERY_STRING", "")
+            return HttpResponsePermanentRedirect(with_slash + (f"?{query}" if query else ""))
+        return _json_error(
+            status.HTTP_404_NOT_FOUND, "not_found", f"Not found. Did you mean {with_slash}?"
+        )
+    return _json_error(status.HTTP_404_NOT_FOUND, "not_found", "Not found.")
+
+
+def _resolves_elsewhere(path: str) -> bool:
+    try:
+        match = resolve(path)
+    except Resolver404:
+        return False
+    return match.func is not api_not_found

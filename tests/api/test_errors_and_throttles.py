@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bookings.models import Booking
 from tests.api.conftest import api_client_for, booking_body, tomorrow_at
 
 pytestmark = pytest.mark.django_db
@@ -83,6 +84,32 @@ def test_error_body_shape_and_request_id(api):
     assert r["X-Request-ID"] == "trace-1"
     assert set(r.json()) == {"error"}
     assert set(r.json()["error"]) == {"code", "message", "fields"}
+
+
+@pytest.mark.parametrize("debug", [True, False])
+def test_unknown_api_paths_answer_404_in_the_error_format_debug_or_not(api, settings, debug):
+    settings.DEBUG = debug  # make run serves with DEBUG on, where Django's 404 is HTML
+    for method in ("get", "post", "delete"):
+        r = getattr(api, method)("/api/v1/no-such-thing/", HTTP_X_REQUEST_ID="lost-1")
+        assert r.status_code == 404
+        assert r["Content-Type"] == "application/json"
+        assert r.json()["error"]["code"] == "not_found"
+        assert r["X-Request-ID"] == "lost-1"
+
+
+def test_an_api_path_without_its_slash_redirects_reads_and_names_the_path_for_writes(
+    api, alice, alice_car, garage
+):
+    r = api.get("/api/v1/facilities?lat=60.17&lng=24.94")
+    assert r.status_code == 301
+    assert r["Location"] == "/api/v1/facilities/?lat=60.17&lng=24.94"
+    before = Booking.objects.count()
+    r = api_client_for(alice).post(
+        "/api/v1/bookings", booking_body(garage, alice_car, tomorrow_at(9)), format="json"
+    )
+    assert r.status_code == 404
+    assert r.json()["error"]["message"] == "Not found. Did you mean /api/v1/bookings/?"
+    assert Booking.objects.count() == before
 
 
 def test_openapi_schema_and_docs_are_served(api):
