@@ -93,7 +93,10 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
         return None  # Django's 500 handler renders the error format
     code = next((c for cls, c in _DRF_CODES.items() if isinstance(exc, cls)), None)
     code = code or getattr(exc, "default_code", "error")
-    message = exc.detail if isinstance(getattr(exc, "detail", None), str) else str(exc)
+    detail = getattr(exc, "detail", None)
+    if isinstance(detail, dict) and "detail" in detail:  # simplejwt: {"detail", "code", …}
+        detail = detail["detail"]
+    message = detail if isinstance(detail, str) else str(exc)
     if isinstance(exc, exceptions.Throttled):
         wait = int(exc.wait or 1)
         message = f"Too many requests. Retry in {wait} seconds."

@@ -84,3 +84,20 @@ def test_garbage_bearer_token_is_401(api):
     r = api.get("/api/v1/me/")
     assert r.status_code == 401
     assert r.json()["error"]["code"] == "authentication_failed"
+
+
+@pytest.mark.parametrize(
+    ("path", "kwargs"),
+    [
+        ("/api/v1/auth/token/refresh/", {"data": {"refresh": "not-a-token"}, "format": "json"}),
+        ("/api/v1/me/", {"HTTP_AUTHORIZATION": "Bearer not-a-token"}),
+    ],
+)
+def test_a_bad_token_gets_a_401_with_a_readable_message(api, path, kwargs):
+    method = api.post if "refresh" in path else api.get
+    r = method(path, **kwargs)
+    assert r.status_code == 401
+    error = r.json()["error"]
+    assert error["code"] == "authentication_failed"
+    assert "ErrorDetail" not in error["message"]
+    assert "valid" in error["message"]  # "Token is invalid", "…not valid for any token type"
