@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 from django.conf import settings
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 
 from bookings.models import (
@@ -281,7 +281,8 @@ def _booking_create(
     with transaction.atomic():
         # One driver's writes queue here: the live-booking cap and idempotent retries can
         # then never race each other, while different drivers proceed in parallel.
-        User.objects.select_for_update().only("id").get(pk=driver.pk)
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT id FROM parkme_user WHERE id = %s FOR UPDATE", [driver.pk])
         if idempotency_key:
             existing = (
                 Booking.objects.select_related("facility", "spot__zone", "vehicle")

@@ -56,7 +56,9 @@ def send_ending_soon_reminders(
     return sweeps.sweep_ending_soon(batch_size=batch_size, max_batches=max_batches).count
 
 
-@shared_task(name="bookings.deliver_notification", bind=True, max_retries=None)
+# ignore_result: the outcome lives on the Notification row, and a stored result would make
+# every enqueue on the booking path also subscribe to its result channel in Redis.
+@shared_task(name="bookings.deliver_notification", bind=True, max_retries=None, ignore_result=True)
 def deliver_notification(self, notification_id: int) -> str:
     """Send one notification. At-least-once: the row is locked while it is sent and marked
     sent in the same transaction, so it is never sent twice by live workers, but a worker
