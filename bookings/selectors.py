@@ -7,9 +7,20 @@ from datetime import date
 from django.db.models import DateField, DateTimeField, F, Func, QuerySet
 from django.db.models.functions import Cast
 
-from bookings.models import Booking
+from bookings.models import LIVE_STATUSES, Booking
 from parkme.errors import NotFound
 from parkme.models import User
+
+# For the raw SQL of the hot paths (availability, the booking engine's spot pick).
+LIVE_STATUSES_SQL = ", ".join(f"'{status.value}'" for status in LIVE_STATUSES)
+# The spots that live bookings at %(facility_ids)s hold during [%(starts_at)s, %(ends_at)s):
+# one index-only pass over booking_live_fac_status_idx, meant for `s.id NOT IN (…)`, which
+# the planner hashes once instead of probing each spot's bookings.
+TAKEN_SPOT_IDS_SQL = f"""
+    SELECT b.spot_id FROM bookings_booking b
+    WHERE b.facility_id = ANY(%(facility_ids)s) AND b.status IN ({LIVE_STATUSES_SQL})
+      AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s
+"""  # noqa: S608 - only constants are interpolated
 
 
 def booking_list_for_driver(

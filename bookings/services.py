@@ -26,6 +26,7 @@ from bookings.models import (
     NotificationKind,
 )
 from bookings.outbox import outbox_add
+from bookings.selectors import LIVE_STATUSES_SQL, TAKEN_SPOT_IDS_SQL
 from facilities.availability_cache import bump_on_commit
 from facilities.models import Facility, RatePlan, Spot, SpotKind, SpotStatus, Zone
 from facilities.pricing import window_price
@@ -148,31 +149,26 @@ def _record(
     )
 
 
-_LIVE_SQL = ", ".join(f"'{status.value}'" for status in LIVE_STATUSES)
-
 # Plain SQL on the booking path: composing these through the ORM cost more CPU than
-# PostgreSQL spent running them. The taken spots are the facility's live bookings in the
-# window (one index-only pass over booking_live_fac_status_idx), not a probe per spot.
+# PostgreSQL spent running them.
 _FREE_SPOT_SQL = f"""
     SELECT s.*, z.name AS zone_name, z.level AS zone_level
     FROM facilities_spot s JOIN facilities_zone z ON z.id = s.zone_id
     WHERE s.facility_id = %(facility)s AND s.kind = %(kind)s
       AND s.is_active AND s.status = '{SpotStatus.AVAILABLE.value}'
-      AND s.id NOT IN (
-          SELECT b.spot_id FROM bookings_booking b
-          WHERE b.facility_id = %(facility)s AND b.status IN ({_LIVE_SQL})
-            AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s)
+      AND s.id NOT IN ({TAKEN_SPOT_IDS_SQL})
     ORDER BY s.id
     LIMIT 1
-    FOR UPDATE OF s {{wait}}
+    FOR UPDATE OF s
 """  # noqa: S608 - only constants are interpolated
+_FREE_SPOT_SKIP_LOCKED_SQL = _FREE_SPOT_SQL + " SKIP LOCKED"
 _VEHICLE_SQL = f"""
     SELECT v.*,
       (SELECT count(*) FROM bookings_booking b
-       WHERE b.driver_id = %(driver)s AND b.status IN ({_LIVE_SQL})) AS driver_live,
+       WHERE b.driver_id = %(driver)s AND b.status IN ({LIVE_STATUSES_SQL})) AS driver_live,
       EXISTS (
           SELECT 1 FROM bookings_booking b
-          WHERE b.vehicle_id = v.id AND b.status IN ({_LIVE_SQL})
+          WHERE b.vehicle_id = v.id AND b.status IN ({LIVE_STATUSES_SQL})
             AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s) AS busy
     FROM vehicles_vehicle v
     WHERE v.id = %(vehicle)s AND v.owner_id = %(driver)s AND v.is_active
@@ -183,11 +179,12 @@ def _lock_a_free_spot(*, facility: Facility, kind: str, fields: dict, wait: bool
     """One free spot of the kind for the window, locked, with its zone loaded."""
     params = {
         "facility": facility.pk,
+        "facility_ids": [facility.pk],
         "kind": kind,
         "starts_at": fields["starts_at"],
         "ends_at": fields["ends_at"],
     }
-    sql = _FREE_SPOT_SQL.format(wait="" if wait else "SKIP LOCKED")
+    sql = _FREE_SPOT_SQL if wait else _FREE_SPOT_SKIP_LOCKED_SQL
     spot = next(iter(Spot.objects.raw(sql, params)), None)
     if spot is not None:
         spot.zone = Zone.from_db(

@@ -9,7 +9,7 @@ urlpatterns = [
     path("health/ready/", health.readiness, name="health-ready"),
     path("admin/", admin.site.urls),
     path("api/", include("parkme.api.urls")),
-    re_path(r"^api/(?P<path>.*)$", api_not_found),  # JSON 404s for the API, DEBUG or not
+    re_path(r"^api/", api_not_found),  # JSON 404s for the API, DEBUG or not
     path("metrics", metrics.metrics_view, name="metrics"),
 ]
 

@@ -16,6 +16,7 @@ from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 
 from bookings.models import Booking
+from bookings.selectors import TAKEN_SPOT_IDS_SQL
 from facilities.models import Facility, RatePlan, Spot, SpotStatus, Zone
 from parkme.errors import NotFound
 
@@ -63,19 +64,13 @@ _DISTANCE = (
     " + cos(radians(%(lat)s)) * cos(radians(f.latitude))"
     " * power(sin(radians(f.longitude - %(lng)s) / 2), 2)))"
 )
-# The taken spots come from the page's facilities' live bookings in one index-only pass
-# over booking_live_fac_status_idx, hashed once: a per-spot NOT EXISTS probe made the
-# planner scan every live booking starting before the window ends (5x slower, bench set).
-_AVAILABLE_SQL = """
+_AVAILABLE_SQL = f"""
     SELECT s.facility_id, count(*)
     FROM facilities_spot s
-    WHERE s.facility_id = ANY(%(ids)s) AND s.is_active AND s.status = 'available' {kind}
-      AND s.id NOT IN (
-          SELECT b.spot_id FROM bookings_booking b
-          WHERE b.facility_id = ANY(%(ids)s) AND b.status IN ('held', 'confirmed', 'active')
-            AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s)
+    WHERE s.facility_id = ANY(%(facility_ids)s) AND s.is_active AND s.status = 'available' {{kind}}
+      AND s.id NOT IN ({TAKEN_SPOT_IDS_SQL})
     GROUP BY s.facility_id
-"""
+"""  # noqa: S608 - only constants are interpolated
 
 
 @dataclass(frozen=True)
@@ -146,7 +141,7 @@ def facilities_available_spots(
         cursor.execute(
             sql,
             {
-                "ids": facility_ids,
+                "facility_ids": facility_ids,
                 "kind": kind,
                 "starts_at": window.starts_at,
                 "ends_at": window.ends_at,

@@ -128,7 +128,7 @@ def handler500(request: HttpRequest) -> JsonResponse:
 
 
 @csrf_exempt
-def api_not_found(request: HttpRequest, path: str = "") -> HttpResponse:
+def api_not_found(request: HttpRequest) -> HttpResponse:
     """Unknown paths under /api/ answer in the error format in every mode (Django's DEBUG
     404 page is HTML). A path that only lacks its trailing slash is redirected for GET and
     HEAD, as Django would, and named in the message otherwise (a POST cannot follow)."""

@@ -7,10 +7,11 @@ from collections import Counter
 from datetime import timedelta
 
 import pytest
-from django.db import connections
+from django.db import connections, transaction
 
 from bookings.models import Booking
 from bookings.selectors import booking_live_overlap_count
+from facilities.models import Spot
 from tests.api.conftest import api_client_for, booking_body, tomorrow_at
 from tests.factories import UserFactory, VehicleFactory
 
@@ -137,10 +138,6 @@ def test_a_free_spot_locked_by_a_booking_in_flight_for_another_window_is_waited_
 ):
     """Every standard spot is locked by transactions booking an evening window; a morning
     booking must wait for them and then succeed, not be told that nothing is free."""
-    from django.db import transaction
-
-    from facilities.models import Spot
-
     morning, evening = tomorrow_at(9), tomorrow_at(20)
     locked, release = threading.Event(), threading.Event()
     others = [UserFactory() for _ in range(3)]
