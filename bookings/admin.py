@@ -13,26 +13,43 @@ from django import forms
 from django.contrib import admin, messages
 from django.contrib.admin.helpers import ActionForm
 from django.contrib.admin.options import IncorrectLookupParameters
+from django.contrib.admin.utils import unquote
+from django.core.exceptions import PermissionDenied
 from django.db.models import Q
 from django.http import HttpResponse
+from django.template.response import TemplateResponse
+from django.urls import path, reverse
 from django.utils import timezone
 from django.utils.dateparse import parse_date
+from django.utils.html import format_html
 
+from bookings.dashboard import dashboard_context
 from bookings.models import Booking, BookingEvent, Notification
 from bookings.services import booking_cancel, booking_check_in, booking_check_out
+from bookings.states import ActorKind, BookingStatus
+from facilities.admin import FacilityAdmin
 from facilities.models import Facility
 from parkme.admin_tenancy import (
-    STAFF_ROLES,
+    ReadOnlyAdmin,
     TenantScopedAdmin,
     TenantScopedInline,
     operator_ids,
     staff_timezones,
 )
 from parkme.errors import ParkMeError
+from parkme.tenancy import STAFF_ROLES
 from vehicles.models import PlateLookup
 from vehicles.plates import normalize_plate
 
 PLATE_LOOKUP_CONTEXT = "admin:booking-search"
+
+
+class Done:
+    """What an admin action did, in the staff's messages and the admin history."""
+
+    CHECKED_IN = "checked in"
+    CHECKED_OUT = "checked out"
+    CANCELLED = BookingStatus.CANCELLED.label.lower()
 
 
 def local(value: datetime | None, facility: Facility) -> str:
@@ -213,7 +230,7 @@ class BookingAdmin(TenantScopedAdmin):
         return self.scope(request, queryset.filter(matches), self.visible_roles), False
 
     def record_plate_lookup(self, request, term: str) -> None:
-        """DESIGN.md: every staff look-up by plate is recorded, per operator searched."""
+        """Every staff look-up by plate is recorded, per operator searched."""
         ids = operator_ids(request, self.visible_roles)
         PlateLookup.objects.bulk_create(
             [
@@ -241,7 +258,7 @@ class BookingAdmin(TenantScopedAdmin):
         ok, refused = [], []
         for booking in queryset.select_related(None).order_by("starts_at", "id"):
             try:
-                service(booking=booking, actor=request.user, actor_kind="staff", **kwargs)
+                service(booking=booking, actor=request.user, actor_kind=ActorKind.STAFF, **kwargs)
             except ParkMeError as exc:
                 refused.append(f"{booking.reference}: {exc.message}")
             else:
@@ -255,11 +272,11 @@ class BookingAdmin(TenantScopedAdmin):
 
     @admin.action(description="Check in selected bookings", permissions=["change"])
     def check_in(self, request, queryset):
-        self._act(request, queryset, booking_check_in, "checked in")
+        self._act(request, queryset, booking_check_in, Done.CHECKED_IN)
 
     @admin.action(description="Check out selected bookings", permissions=["change"])
     def check_out(self, request, queryset):
-        self._act(request, queryset, booking_check_out, "checked out")
+        self._act(request, queryset, booking_check_out, Done.CHECKED_OUT)
 
     @admin.action(description="Cancel selected bookings (give a reason)", permissions=["change"])
     def cancel(self, request, queryset):
@@ -269,7 +286,7 @@ class BookingAdmin(TenantScopedAdmin):
                 request, "Give a reason to cancel: the driver is told.", messages.ERROR
             )
             return
-        self._act(request, queryset, booking_cancel, "cancelled", reason=reason[:200])
+        self._act(request, queryset, booking_cancel, Done.CANCELLED, reason=reason[:200])
 
     @admin.action(description="Export selected bookings as CSV", permissions=["view"])
     def export_csv(self, request, queryset):
@@ -301,7 +318,7 @@ class BookingAdmin(TenantScopedAdmin):
 
 
 @admin.register(BookingEvent)
-class BookingEventAdmin(TenantScopedAdmin):
+class BookingEventAdmin(ReadOnlyAdmin):
     operator_path = "booking__facility__operator"
     list_display = ["booking", "from_status", "to_status", "actor_kind", "at"]
     list_filter = ["to_status", "actor_kind"]
@@ -309,18 +326,9 @@ class BookingEventAdmin(TenantScopedAdmin):
     search_fields = ["booking__reference"]
     readonly_fields = ["booking", "from_status", "to_status", "actor", "actor_kind", "at", "reason"]
 
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False
-
 
 @admin.register(Notification)
-class NotificationAdmin(TenantScopedAdmin):
+class NotificationAdmin(ReadOnlyAdmin):
     operator_path = "booking__facility__operator"
     list_display = ["booking", "kind", "status", "attempts", "created_at", "sent_at"]
     list_filter = ["kind", "status"]
@@ -336,11 +344,42 @@ class NotificationAdmin(TenantScopedAdmin):
         "sent_at",
     ]
 
-    def has_add_permission(self, request):
-        return False
 
-    def has_change_permission(self, request, obj=None):
-        return False
+class FacilityWithDashboardAdmin(FacilityAdmin):
+    """The facility admin with its occupancy dashboard: facilities know nothing of
+    bookings, so the page that shows them is added here."""
 
-    def has_delete_permission(self, request, obj=None):
-        return False
+    list_display = [*FacilityAdmin.list_display, "dashboard_link"]
+
+    @admin.display(description="Occupancy")
+    def dashboard_link(self, obj: Facility) -> str:
+        url = reverse("admin:facilities_facility_dashboard", args=[obj.pk])
+        return format_html('<a href="{}">Dashboard</a>', url)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/dashboard/",
+                self.admin_site.admin_view(self.dashboard_view),
+                name="facilities_facility_dashboard",
+            ),
+            *super().get_urls(),
+        ]
+
+    def dashboard_view(self, request, object_id):
+        facility = self.get_object(request, unquote(object_id))
+        if facility is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, facility):
+            raise PermissionDenied
+        context = {
+            **self.admin_site.each_context(request),
+            **dashboard_context(facility=facility, now=timezone.now()),
+            "opts": self.opts,
+            "title": f"{facility.name}: occupancy",
+        }
+        return TemplateResponse(request, "admin/facilities/facility/dashboard.html", context)
+
+
+admin.site.unregister(Facility)
+admin.site.register(Facility, FacilityWithDashboardAdmin)

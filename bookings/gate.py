@@ -8,12 +8,28 @@ from datetime import datetime
 from django.db import transaction
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, GateAction, GateDirection, GateEvent
+from bookings.models import Booking, GateAction, GateDirection, GateEvent
 from bookings.services import booking_check_in, booking_check_out, check_in_window
+from bookings.states import ActorKind, BookingStatus
 from facilities.models import Facility
 from parkme.errors import PermissionDenied
-from parkme.models import Membership, Role, User
+from parkme.models import User
+from parkme.tenancy import DEVICE_ROLES
 from vehicles.plates import normalize_plate
+
+
+class GateReason:
+    """Why the gate opened or stayed shut (the API's ``reason``)."""
+
+    CHECKED_IN = "checked_in"
+    CHECKED_OUT = "checked_out"
+    ALREADY_INSIDE = "already_inside"
+    TOO_EARLY = "too_early"
+    # The booking's check-in window has passed: it is (or is about to be) expired.
+    EXPIRED = BookingStatus.EXPIRED.value
+    NOT_CONFIRMED = "not_confirmed"
+    NO_BOOKING = "no_booking"
+    NO_ACTIVE_BOOKING = "no_active_booking"
 
 
 @dataclass(frozen=True)
@@ -26,43 +42,46 @@ class GateDecision:
 def gate_facility_for_device(*, device: User, facility_id: int) -> Facility:
     """Only gate devices of the facility's own operator; anything else is 403, and an
     unknown facility answers the same so that ids of other operators reveal nothing."""
-    facility = Facility.objects.filter(pk=facility_id, is_active=True).first()
-    allowed = (
-        facility is not None
-        and Membership.objects.filter(
-            user=device, operator_id=facility.operator_id, role=Role.DEVICE
-        ).exists()
+    facility = (
+        Facility.objects.for_staff(device, roles=DEVICE_ROLES)
+        .filter(pk=facility_id, is_active=True)
+        .first()
     )
-    if not allowed:
+    if facility is None:
         raise PermissionDenied("This device may not operate that facility's gates.")
     return facility
 
 
-def _decide_entry(*, device: User, facility: Facility, bookings: list[Booking], now: datetime):
+def _decide_entry(*, device: User, bookings: list[Booking], now: datetime) -> GateDecision:
     if any(b.status == BookingStatus.ACTIVE for b in bookings):
-        return GateDecision(GateAction.DENY, "already_inside", None)
+        return GateDecision(GateAction.DENY, GateReason.ALREADY_INSIDE, None)
     confirmed = sorted(
         (b for b in bookings if b.status == BookingStatus.CONFIRMED), key=lambda b: b.starts_at
     )
     for booking in confirmed:
         opens, closes = check_in_window(booking)
         if opens <= now < closes:
-            booking = booking_check_in(booking=booking, actor=device, actor_kind="device", now=now)
-            return GateDecision(GateAction.OPEN, "checked_in", booking)
+            booking = booking_check_in(
+                booking=booking, actor=device, actor_kind=ActorKind.DEVICE, now=now
+            )
+            return GateDecision(GateAction.OPEN, GateReason.CHECKED_IN, booking)
     if confirmed:
-        reason = "too_early" if all(now < check_in_window(b)[0] for b in confirmed) else "expired"
+        early = all(now < check_in_window(b)[0] for b in confirmed)
+        reason = GateReason.TOO_EARLY if early else GateReason.EXPIRED
         return GateDecision(GateAction.DENY, reason, confirmed[0])
     if any(b.status == BookingStatus.HELD for b in bookings):
-        return GateDecision(GateAction.DENY, "not_confirmed", None)
-    return GateDecision(GateAction.DENY, "no_booking", None)
+        return GateDecision(GateAction.DENY, GateReason.NOT_CONFIRMED, None)
+    return GateDecision(GateAction.DENY, GateReason.NO_BOOKING, None)
 
 
-def _decide_exit(*, device: User, bookings: list[Booking], now: datetime):
+def _decide_exit(*, device: User, bookings: list[Booking], now: datetime) -> GateDecision:
     active = [b for b in bookings if b.status == BookingStatus.ACTIVE]
     if not active:
-        return GateDecision(GateAction.DENY, "no_active_booking", None)
-    booking = booking_check_out(booking=active[0], actor=device, actor_kind="device", now=now)
-    return GateDecision(GateAction.OPEN, "checked_out", booking)
+        return GateDecision(GateAction.DENY, GateReason.NO_ACTIVE_BOOKING, None)
+    booking = booking_check_out(
+        booking=active[0], actor=device, actor_kind=ActorKind.DEVICE, now=now
+    )
+    return GateDecision(GateAction.OPEN, GateReason.CHECKED_OUT, booking)
 
 
 @transaction.atomic
@@ -82,7 +101,7 @@ def gate_event_process(
         .order_by("starts_at")
     )
     if direction == GateDirection.ENTRY:
-        decision = _decide_entry(device=device, facility=facility, bookings=bookings, now=now)
+        decision = _decide_entry(device=device, bookings=bookings, now=now)
     else:
         decision = _decide_exit(device=device, bookings=bookings, now=now)
     GateEvent.objects.create(

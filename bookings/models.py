@@ -1,6 +1,6 @@
 """Bookings, their audit trail of state changes, and the notification outbox.
 
-PostgreSQL enforces the invariants (DESIGN.md "Invariants"): no two live bookings overlap
+PostgreSQL enforces the invariants: no two live bookings overlap
 on a spot or for a vehicle (GiST exclusion over one-point id ranges, no btree_gist),
 the window is non-empty, one idempotency key per driver, and the hot queries and sweeps
 have partial indexes.
@@ -18,8 +18,10 @@ from django.contrib.postgres.fields import RangeOperators
 from django.db import models
 from django.db.models import F, Q
 
+from bookings.states import LIVE, LIVE_STATUSES, OCCUPYING, ActorKind, BookingStatus
 from facilities.models import Facility, Spot, SpotKind
 from parkme.db import IdPoint, TsTzRange
+from parkme.tenancy import TenantQuerySet
 from vehicles.models import Vehicle
 
 # Crockford base32 without look-alikes (no I, L, O, U): easy to read out at a gate.
@@ -34,33 +36,17 @@ def new_access_code() -> str:
     return f"{secrets.randbelow(1_000_000):06d}"
 
 
-class BookingStatus(models.TextChoices):
-    HELD = "held", "Held"
-    CONFIRMED = "confirmed", "Confirmed"
-    ACTIVE = "active", "Active (checked in)"
-    COMPLETED = "completed", "Completed"
-    EXPIRED = "expired", "Expired"
-    CANCELLED = "cancelled", "Cancelled"
+class BookingQuerySet(TenantQuerySet["Booking"]):
+    operator_path = "facility__operator"
 
-
-LIVE_STATUSES = (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.ACTIVE)
-LIVE = Q(status__in=[s.value for s in LIVE_STATUSES])
-
-
-class BookingQuerySet(models.QuerySet["Booking"]):
     def for_driver(self, user) -> BookingQuerySet:
         return self.filter(driver=user)
 
-    def for_operator(self, operator) -> BookingQuerySet:
-        return self.filter(facility__operator=operator)
-
-    def for_staff(self, user) -> BookingQuerySet:
-        if user.is_superuser:
-            return self
-        return self.filter(facility__operator__memberships__user=user)
-
     def live(self) -> BookingQuerySet:
         return self.filter(LIVE)
+
+    def occupying(self) -> BookingQuerySet:
+        return self.filter(OCCUPYING)
 
     def overlapping(self, starts_at, ends_at) -> BookingQuerySet:
         """Half-open [starts_at, ends_at) overlap."""
@@ -193,7 +179,7 @@ class BookingEvent(models.Model):
     actor = models.ForeignKey(
         settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
     )
-    actor_kind = models.CharField(max_length=16, default="driver")  # driver|staff|device|system
+    actor_kind = models.CharField(max_length=16, default=ActorKind.DRIVER)
     at = models.DateTimeField()
     reason = models.CharField(max_length=255, blank=True)
 
@@ -205,12 +191,13 @@ class BookingEvent(models.Model):
 
 
 class NotificationKind(models.TextChoices):
-    CONFIRMED = "confirmed", "Booking confirmed"
+    # Three kinds announce a status and share its name.
+    CONFIRMED = BookingStatus.CONFIRMED.value, "Booking confirmed"
     REMINDER_START = "reminder_start", "Reminder before start"
     ENDING_SOON = "ending_soon", "Ending soon"
-    EXPIRED = "expired", "Expired (no-show)"
+    EXPIRED = BookingStatus.EXPIRED.value, "Expired (no-show)"
     OVERSTAY = "overstay", "Overstay"
-    CANCELLED = "cancelled", "Cancelled"
+    CANCELLED = BookingStatus.CANCELLED.value, "Cancelled"
 
 
 class NotificationStatus(models.TextChoices):

@@ -26,11 +26,11 @@ from django.template.loader import render_to_string
 from django.utils import timezone
 
 from bookings.models import (
-    BookingStatus,
     Notification,
     NotificationKind,
     NotificationStatus,
 )
+from bookings.states import BookingStatus
 
 logger = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 
+from celery import current_app
 from django.db import connection, transaction
 
 from bookings.models import Booking, Notification, NotificationStatus
@@ -37,12 +38,16 @@ def outbox_add(*, booking: Booking, kind: str) -> None:
         transaction.on_commit(lambda: outbox_enqueue_delivery(notification_id))
 
 
+# Tasks are sent by name: the tasks module calls into the sweeps that write outbox rows, so
+# importing it here would close a circle.
+DELIVER_TASK = "bookings.deliver_notification"
+SWEEP_TASK = "bookings.deliver_pending_notifications"
+
+
 def outbox_enqueue_delivery(notification_id: int) -> None:
     """Hand one notification to a worker; never raises (the sweep is the safety net)."""
-    from bookings.tasks import deliver_notification
-
     try:
-        deliver_notification.delay(notification_id)
+        current_app.send_task(DELIVER_TASK, args=[notification_id], ignore_result=True)
     except Exception:  # noqa: BLE001 - any broker failure: the outbox sweep delivers it later
         logger.warning(
             "could not enqueue notification %s; the outbox sweep will deliver it",
@@ -54,9 +59,7 @@ def outbox_enqueue_delivery(notification_id: int) -> None:
 def outbox_kick() -> None:
     """Ask for an outbox sweep now (after a sweep queued notifications), instead of at the
     next minute; never raises."""
-    from bookings.tasks import deliver_pending_notifications
-
     try:
-        deliver_pending_notifications.delay(min_age_seconds=0)
+        current_app.send_task(SWEEP_TASK, kwargs={"min_age_seconds": 0})
     except Exception:  # noqa: BLE001 - the scheduled sweep runs within a minute anyway
         logger.warning("could not enqueue an outbox sweep", exc_info=True)

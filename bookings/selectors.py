@@ -3,24 +3,19 @@
 from __future__ import annotations
 
 from datetime import date
+from typing import Any
 
-from django.db.models import DateField, DateTimeField, F, Func, QuerySet
+from django.db import connection
+from django.db.models import DateField, DateTimeField, F, Func, Q, QuerySet
 from django.db.models.functions import Cast
 
-from bookings.models import LIVE_STATUSES, Booking
+from bookings.availability import facilities_free_spots, facility_availability
+from bookings.models import Booking
+from bookings.states import LIVE_STATUSES_SQL
+from facilities.selectors import SearchPage, facility_get_active, facility_plan_in_force
+from facilities.windows import Window
 from parkme.errors import NotFound
 from parkme.models import User
-
-# For the raw SQL of the hot paths (availability, the booking engine's spot pick).
-LIVE_STATUSES_SQL = ", ".join(f"'{status.value}'" for status in LIVE_STATUSES)
-# The spots that live bookings at %(facility_ids)s hold during [%(starts_at)s, %(ends_at)s):
-# one index-only pass over booking_live_fac_status_idx, meant for `s.id NOT IN (…)`, which
-# the planner hashes once instead of probing each spot's bookings.
-TAKEN_SPOT_IDS_SQL = f"""
-    SELECT b.spot_id FROM bookings_booking b
-    WHERE b.facility_id = ANY(%(facility_ids)s) AND b.status IN ({LIVE_STATUSES_SQL})
-      AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s
-"""  # noqa: S608 - only constants are interpolated
 
 
 def booking_list_for_driver(
@@ -48,10 +43,11 @@ def booking_list_for_driver(
                 DateField(),
             )
         )
+        # Q, not keyword filters: the annotation is not a model field to the type checker.
         if date_from:
-            qs = qs.filter(local_start_date__gte=date_from)
+            qs = qs.filter(Q(local_start_date__gte=date_from))
         if date_to:
-            qs = qs.filter(local_start_date__lte=date_to)
+            qs = qs.filter(Q(local_start_date__lte=date_to))
     return qs.order_by("-starts_at", "-id")
 
 
@@ -68,19 +64,65 @@ def booking_get_for_driver(*, driver: User, public_id) -> Booking:
     return booking
 
 
+_OVERLAP_COUNT_SQL = f"""
+    SELECT count(*) FROM bookings_booking a JOIN bookings_booking b
+      ON a.spot_id = b.spot_id AND a.id < b.id
+     AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)
+    WHERE a.status IN ({LIVE_STATUSES_SQL}) AND b.status IN ({LIVE_STATUSES_SQL})
+"""  # noqa: S608 - only constants are interpolated
+
+
 def booking_live_overlap_count() -> int:
     """Pairs of live bookings that overlap on one spot: the integrity check that must
     always answer 0 (the exclusion constraint guarantees it; benchmarks and audits ask)."""
-    from django.db import connection
-
     with connection.cursor() as cursor:
-        cursor.execute(
-            """
-            SELECT count(*) FROM bookings_booking a JOIN bookings_booking b
-              ON a.spot_id = b.spot_id AND a.id < b.id
-             AND tstzrange(a.starts_at, a.ends_at) && tstzrange(b.starts_at, b.ends_at)
-            WHERE a.status IN ('held', 'confirmed', 'active')
-              AND b.status IN ('held', 'confirmed', 'active')
-            """
-        )
-        return cursor.fetchone()[0]
+        cursor.execute(_OVERLAP_COUNT_SQL)
+        return int(cursor.fetchone()[0])
+
+
+# --- facilities as drivers see them: with availability for a window ----------------------
+
+
+def facility_search_rows(
+    *, page: SearchPage, window: Window, kind: str | None
+) -> list[dict[str, Any]]:
+    """The facilities of a search page (facilities.selectors.facility_search_page) with
+    their free spots for the window: one more query whatever the page size."""
+    free = facilities_free_spots(facility_ids=page.ids, window=window, kind=kind)
+    return [
+        {
+            **row,
+            "distance_km": None if row["distance_km"] is None else round(row["distance_km"], 3),
+            "available_spots": free[row["id"]],
+        }
+        for row in page.rows
+    ]
+
+
+def facility_detail(*, facility_id: int, window: Window) -> dict[str, Any]:
+    """An active facility with its zones, the rate plan in force at the window's start and
+    the window's availability per kind and zone (404 when not active)."""
+    facility = facility_get_active(facility_id=facility_id, at=window.starts_at)
+    availability = facility_availability(facility=facility, window=window)
+    empty = {"total": 0, "available": 0}
+    return {
+        **{
+            field: getattr(facility, field)
+            for field in ("id", "name", "slug", "address", "latitude", "longitude", "timezone")
+        },
+        "operator": facility.operator,
+        "zones": [
+            {
+                "id": zone.id,
+                "name": zone.name,
+                "level": zone.level,
+                "total_spots": availability.by_zone.get(zone.id, empty)["total"],
+                "available_spots": availability.by_zone.get(zone.id, empty)["available"],
+            }
+            for zone in facility.zones.all()
+        ],
+        "rate_plan": facility_plan_in_force(facility),
+        "availability": availability.by_kind,
+        "available_spots": availability.available,
+        "window": {"starts_at": window.starts_at, "ends_at": window.ends_at},
+    }

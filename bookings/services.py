@@ -10,27 +10,31 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 
-from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
-from bookings.models import (
-    LIVE_STATUSES,
-    Booking,
-    BookingEvent,
-    BookingStatus,
-    NotificationKind,
-)
+from bookings import transitions
+from bookings.availability import free_spot_lock
+from bookings.models import Booking, NotificationKind
 from bookings.outbox import outbox_add
-from bookings.selectors import LIVE_STATUSES_SQL, TAKEN_SPOT_IDS_SQL
-from facilities.availability_cache import bump_on_commit
-from facilities.models import Facility, RatePlan, Spot, SpotKind, SpotStatus, Zone
+from bookings.states import (
+    LIVE_STATUSES_SQL,
+    Action,
+    ActorKind,
+    BookingStatus,
+    transition_check,
+)
+from facilities.models import Facility, RatePlan, Spot, SpotKind
 from facilities.pricing import window_price
+from facilities.selectors import rate_plan_in_force
+from facilities.windows import Window, booking_rules, duration_errors, window_validate
 from parkme import metrics
+from parkme.db import constraint_errors
 from parkme.errors import (
     BookingLimitReached,
     IdempotencyKeyReused,
@@ -55,47 +59,6 @@ VEHICLE_SPOT_KINDS = {
     "van": [SpotKind.STANDARD, SpotKind.ACCESSIBLE, SpotKind.EV],
     "motorcycle": [SpotKind.MOTORCYCLE, SpotKind.STANDARD, SpotKind.COMPACT],
 }
-
-
-def rules() -> dict:
-    return settings.PARKME_BOOKING
-
-
-# --- validation ---------------------------------------------------------------------------
-
-
-def booking_window_validate(*, starts_at: datetime, ends_at: datetime, now: datetime) -> None:
-    """DESIGN.md booking rules for a window; raises ValidationFailed with field errors."""
-    r = rules()
-    starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
-    errors: dict[str, list[str]] = {}
-    if ends_at <= starts_at:
-        errors.setdefault("ends_at", []).append("ends_at must be after starts_at.")
-    else:
-        duration = ends_at - starts_at
-        if duration < timedelta(minutes=r["MIN_MINUTES"]):
-            errors.setdefault("ends_at", []).append(
-                f"A booking lasts at least {r['MIN_MINUTES']} minutes."
-            )
-        if duration > timedelta(days=r["MAX_DAYS"]):
-            errors.setdefault("ends_at", []).append(
-                f"A booking lasts at most {r['MAX_DAYS']} days."
-            )
-    if starts_at < now - timedelta(minutes=r["START_GRACE_PAST_MINUTES"]):
-        errors.setdefault("starts_at", []).append("starts_at is in the past.")
-    if starts_at > now + timedelta(days=r["MAX_AHEAD_DAYS"]):
-        errors.setdefault("starts_at", []).append(
-            f"Bookings open at most {r['MAX_AHEAD_DAYS']} days ahead."
-        )
-    if errors:
-        raise ValidationFailed(next(iter(errors.values()))[0], fields=errors)
-
-
-def active_rate_plan(facility: Facility) -> RatePlan:
-    plan = RatePlan.objects.filter(facility=facility, is_active=True).first()
-    if plan is None:
-        raise NoAvailability("This facility takes no bookings right now (no active rate plan).")
-    return plan
 
 
 def booking_price(*, plan: RatePlan, facility: Facility, starts_at: datetime, ends_at: datetime):
@@ -128,40 +91,8 @@ class BookingRequest:
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
 
-def _record(
-    *,
-    booking: Booking,
-    from_status: str,
-    to_status: str,
-    actor: User | None,
-    actor_kind: str,
-    at: datetime,
-    reason: str = "",
-) -> BookingEvent:
-    return BookingEvent.objects.create(
-        booking=booking,
-        from_status=from_status,
-        to_status=to_status,
-        actor=actor,
-        actor_kind=actor_kind,
-        at=at,
-        reason=reason[:255],
-    )
-
-
-# Plain SQL on the booking path: composing these through the ORM cost more CPU than
-# PostgreSQL spent running them.
-_FREE_SPOT_SQL = f"""
-    SELECT s.*, z.name AS zone_name, z.level AS zone_level
-    FROM facilities_spot s JOIN facilities_zone z ON z.id = s.zone_id
-    WHERE s.facility_id = %(facility)s AND s.kind = %(kind)s
-      AND s.is_active AND s.status = '{SpotStatus.AVAILABLE.value}'
-      AND s.id NOT IN ({TAKEN_SPOT_IDS_SQL})
-    ORDER BY s.id
-    LIMIT 1
-    FOR UPDATE OF s
-"""  # noqa: S608 - only constants are interpolated
-_FREE_SPOT_SKIP_LOCKED_SQL = _FREE_SPOT_SQL + " SKIP LOCKED"
+# Plain SQL on the booking path: composing this through the ORM cost more CPU than
+# PostgreSQL spent running it.
 _VEHICLE_SQL = f"""
     SELECT v.*,
       (SELECT count(*) FROM bookings_booking b
@@ -175,33 +106,19 @@ _VEHICLE_SQL = f"""
 """  # noqa: S608 - only constants are interpolated
 
 
-def _lock_a_free_spot(*, facility: Facility, kind: str, fields: dict, wait: bool) -> Spot | None:
-    """One free spot of the kind for the window, locked, with its zone loaded."""
-    params = {
-        "facility": facility.pk,
-        "facility_ids": [facility.pk],
-        "kind": kind,
-        "starts_at": fields["starts_at"],
-        "ends_at": fields["ends_at"],
-    }
-    sql = _FREE_SPOT_SQL if wait else _FREE_SPOT_SKIP_LOCKED_SQL
-    spot = next(iter(Spot.objects.raw(sql, params)), None)
-    if spot is not None:
-        spot.zone = Zone.from_db(
-            Spot.objects.db,
-            ["id", "facility_id", "name", "level"],
-            [spot.zone_id, spot.facility_id, spot.zone_name, spot.zone_level],
-        )
-    return spot
-
-
-def _constraint_name(exc: IntegrityError) -> str:
-    diag = getattr(exc.__cause__, "diag", None)
-    return getattr(diag, "constraint_name", "") or ""
-
-
 class _SpotTakenMeanwhile(Exception):
     """A racing commit took the locked spot after this statement's snapshot: retry."""
+
+
+def _spot_taken_meanwhile() -> Exception:
+    return _SpotTakenMeanwhile()
+
+
+# The exclusion constraints have the last word on overlaps.
+_OVERLAP_ERRORS = {
+    "booking_no_spot_overlap": _spot_taken_meanwhile,
+    "booking_no_vehicle_overlap": VehicleBusy,
+}
 
 
 def _insert_on_a_free_spot(*, facility: Facility, kind: str, fields: dict) -> Booking:
@@ -210,20 +127,15 @@ def _insert_on_a_free_spot(*, facility: Facility, kind: str, fields: dict) -> Bo
     bookings in flight (perhaps for other windows), wait for the first one instead of
     refusing. The exclusion constraint has the last word; if it still finds the spot
     taken, the whole attempt is retried."""
-    spot = _lock_a_free_spot(facility=facility, kind=kind, fields=fields, wait=False)
+    window = Window(fields["starts_at"], fields["ends_at"])
+    spot = free_spot_lock(facility=facility, kind=kind, window=window, wait=False)
     if spot is None:
-        spot = _lock_a_free_spot(facility=facility, kind=kind, fields=fields, wait=True)
+        spot = free_spot_lock(facility=facility, kind=kind, window=window, wait=True)
     if spot is None:
         raise NoAvailability()
-    try:
+    # No savepoint: a violation ends this attempt's transaction, and the caller retries.
+    with constraint_errors(_OVERLAP_ERRORS, savepoint=False):
         return Booking.objects.create(facility=facility, spot=spot, **fields)
-    except IntegrityError as exc:
-        constraint = _constraint_name(exc)
-        if constraint == "booking_no_spot_overlap":
-            raise _SpotTakenMeanwhile() from exc
-        if constraint == "booking_no_vehicle_overlap":
-            raise VehicleBusy() from exc
-        raise
 
 
 def booking_create(
@@ -275,6 +187,7 @@ def _booking_create(
 ) -> tuple[Booking, bool]:
     now = now or timezone.now()
     fingerprint = request.fingerprint()
+    rules = booking_rules()
     with transaction.atomic():
         # One driver's writes queue here: the live-booking cap and idempotent retries can
         # then never race each other, while different drivers proceed in parallel.
@@ -291,24 +204,14 @@ def _booking_create(
                     raise IdempotencyKeyReused()
                 return existing, False
 
-        booking_window_validate(starts_at=request.starts_at, ends_at=request.ends_at, now=now)
+        window_validate(starts_at=request.starts_at, ends_at=request.ends_at, now=now)
         vehicle = _vehicle_with_counts(driver=driver, request=request)
         if vehicle is None:
             raise ValidationFailed(
                 "Unknown vehicle.",
                 fields={"vehicle": ["None of your active vehicles has this id."]},
             )
-        plan = (
-            RatePlan.objects.select_related("facility")
-            .filter(facility_id=request.facility_id, facility__is_active=True, is_active=True)
-            .first()
-        )
-        if plan is None:
-            if not Facility.objects.filter(pk=request.facility_id, is_active=True).exists():
-                raise ValidationFailed(
-                    "Unknown facility.", fields={"facility": ["No active facility with this id."]}
-                )
-            raise NoAvailability("This facility takes no bookings right now (no rate plan).")
+        plan = rate_plan_in_force(facility_id=request.facility_id, at=request.starts_at)
         facility = plan.facility
         kind = request.spot_kind or (
             SpotKind.MOTORCYCLE if vehicle.kind == "motorcycle" else SpotKind.STANDARD
@@ -318,12 +221,12 @@ def _booking_create(
                 "This vehicle does not fit that kind of spot.",
                 fields={"spot_kind": [f"A {vehicle.kind} cannot use a {kind} spot."]},
             )
-        if vehicle.driver_live >= rules()["MAX_LIVE_PER_DRIVER"]:
+        if vehicle.driver_live >= rules["MAX_LIVE_PER_DRIVER"]:  # type: ignore[attr-defined]
             raise BookingLimitReached()
-        if vehicle.busy:
+        if vehicle.busy:  # type: ignore[attr-defined]
             raise VehicleBusy()
 
-        status = BookingStatus.HELD if request.hold else BookingStatus.CONFIRMED
+        creation = transitions.creation(hold=request.hold)
         booking = _insert_on_a_free_spot(
             facility=facility,
             kind=kind,
@@ -333,7 +236,7 @@ def _booking_create(
                 "spot_kind": kind,
                 "starts_at": request.starts_at,
                 "ends_at": request.ends_at,
-                "status": status,
+                "status": creation.to_status,
                 "price": booking_price(
                     plan=plan,
                     facility=facility,
@@ -342,34 +245,29 @@ def _booking_create(
                 ),
                 "currency": plan.currency,
                 "hold_expires_at": (
-                    now + timedelta(minutes=rules()["HOLD_MINUTES"]) if request.hold else None
+                    now + timedelta(minutes=rules["HOLD_MINUTES"]) if request.hold else None
                 ),
                 "idempotency_key": idempotency_key or None,
                 "request_fingerprint": fingerprint,
             },
         )
-        _record(
-            booking=booking,
-            from_status="",
-            to_status=status,
-            actor=driver,
-            actor_kind="driver",
-            at=now,
-        )
-        if status == BookingStatus.CONFIRMED:
+        transitions.booking_created(booking=booking, transition=creation, actor=driver, now=now)
+        if booking.status == BookingStatus.CONFIRMED:
             outbox_add(booking=booking, kind=NotificationKind.CONFIRMED)
-        bump_on_commit([facility.id])
-    logger.info("booking %s created (%s) at facility %s", booking.reference, status, facility.id)
+    logger.info(
+        "booking %s created (%s) at facility %s", booking.reference, booking.status, facility.id
+    )
     return booking, True
 
 
 # --- transitions --------------------------------------------------------------------------
 
 
-def _lock(booking: Booking) -> Booking:
+def _locked(booking: Booking) -> Booking:
+    """The booking re-read under its row lock: every transition decides on fresh state."""
     locked = (
         Booking.objects.select_for_update(of=("self",))
-        .select_related("facility")
+        .select_related("facility", "spot__zone", "vehicle")
         .filter(pk=booking.pk)
         .first()
     )
@@ -378,58 +276,76 @@ def _lock(booking: Booking) -> Booking:
     return locked
 
 
-def _refuse(booking: Booking, action: str, why: str = "") -> InvalidTransition:
-    message = f"Cannot {action} a booking that is {booking.status}."
-    return InvalidTransition(f"{message} {why}".strip(), fields={"status": [booking.status]})
+def _refuse(booking: Booking, message: str, **fields: list[str]) -> InvalidTransition:
+    return InvalidTransition(message, fields=fields or {"status": [booking.status]})
 
 
-def _save_transition(
-    booking: Booking,
+# What a move changes besides the status: (locked booking, now) → the fields it set.
+Change = Callable[[Booking, datetime], list[str]]
+
+
+def _move(
     *,
-    to_status: str,
+    booking: Booking,
+    action: str,
     actor: User | None,
     actor_kind: str,
-    now: datetime,
+    now: datetime | None,
+    change: Change,
     reason: str = "",
-    update_fields: list[str] | None = None,
 ) -> Booking:
-    from_status = booking.status
-    booking.status = to_status
-    booking.save(update_fields=["status", "updated_at", *(update_fields or [])])
-    _record(
+    """Lock the booking, apply ``change`` and make the move through the state machine (one
+    transaction: the caller's)."""
+    now = now or timezone.now()
+    booking = _locked(booking)
+    fields = change(booking, now)
+    return transitions.booking_transition(
         booking=booking,
-        from_status=from_status,
-        to_status=to_status,
+        action=action,
         actor=actor,
         actor_kind=actor_kind,
-        at=now,
+        now=now,
         reason=reason,
+        update_fields=fields,
     )
-    bump_on_commit([booking.facility_id])
-    return booking
+
+
+def _confirm_hold(booking: Booking, now: datetime) -> list[str]:
+    if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
+        raise _refuse(
+            booking, f"Cannot confirm a booking that is {booking.status}. The hold has expired."
+        )
+    booking.hold_expires_at = None
+    return ["hold_expires_at"]
 
 
 @transaction.atomic
 def booking_confirm(
-    *, booking: Booking, actor: User, actor_kind: str = "driver", now: datetime | None = None
+    *,
+    booking: Booking,
+    actor: User,
+    actor_kind: str = ActorKind.DRIVER,
+    now: datetime | None = None,
 ) -> Booking:
-    now = now or timezone.now()
-    booking = _lock(booking)
-    if booking.status != BookingStatus.HELD:
-        raise _refuse(booking, "confirm")
-    if booking.hold_expires_at is not None and booking.hold_expires_at <= now:
-        raise _refuse(booking, "confirm", "The hold has expired.")
-    booking.hold_expires_at = None
-    _save_transition(
-        booking,
-        to_status=BookingStatus.CONFIRMED,
+    booking = _move(
+        booking=booking,
+        action=Action.CONFIRM,
         actor=actor,
         actor_kind=actor_kind,
         now=now,
-        update_fields=["hold_expires_at"],
+        change=_confirm_hold,
     )
     outbox_add(booking=booking, kind=NotificationKind.CONFIRMED)
     return booking
+
+
+def _release(booking: Booking, now: datetime) -> list[str]:
+    """Free before the start; after the start (no-show window) the price stands."""
+    booking.hold_expires_at = None
+    if now < booking.starts_at:
+        booking.price = Decimal("0.00")
+        return ["hold_expires_at", "price"]
+    return ["hold_expires_at"]
 
 
 @transaction.atomic
@@ -437,28 +353,18 @@ def booking_cancel(
     *,
     booking: Booking,
     actor: User | None,
-    actor_kind: str = "driver",
+    actor_kind: str = ActorKind.DRIVER,
     reason: str = "",
     now: datetime | None = None,
 ) -> Booking:
-    """Free before the start; after the start (no-show window) the price stands."""
-    now = now or timezone.now()
-    booking = _lock(booking)
-    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED):
-        raise _refuse(booking, "cancel")
-    fields = ["hold_expires_at"]
-    booking.hold_expires_at = None
-    if now < booking.starts_at:
-        booking.price = Decimal("0.00")
-        fields.append("price")
-    _save_transition(
-        booking,
-        to_status=BookingStatus.CANCELLED,
+    booking = _move(
+        booking=booking,
+        action=Action.CANCEL,
         actor=actor,
         actor_kind=actor_kind,
         now=now,
+        change=_release,
         reason=reason,
-        update_fields=fields,
     )
     outbox_add(booking=booking, kind=NotificationKind.CANCELLED)
     return booking
@@ -470,14 +376,13 @@ def booking_extend(
     booking: Booking,
     actor: User,
     ends_at: datetime,
-    actor_kind: str = "driver",
+    actor_kind: str = ActorKind.DRIVER,
     now: datetime | None = None,
 ) -> Booking:
     """Move the end later on the same spot; the spot must be free until the new end."""
     now = now or timezone.now()
-    booking = _lock(booking)
-    if booking.status not in (BookingStatus.HELD, BookingStatus.CONFIRMED, BookingStatus.ACTIVE):
-        raise _refuse(booking, "extend")
+    booking = _locked(booking)
+    transition_check(action=Action.EXTEND, from_status=booking.status, actor_kind=actor_kind)
     if ends_at <= booking.ends_at:
         raise ValidationFailed(
             "The new end must be after the current end.",
@@ -485,12 +390,9 @@ def booking_extend(
         )
     if ends_at <= now:
         raise ValidationFailed("The new end is in the past.", fields={"ends_at": ["In the past."]})
-    if ends_at - booking.starts_at > timedelta(days=rules()["MAX_DAYS"]):
-        raise ValidationFailed(
-            f"A booking lasts at most {rules()['MAX_DAYS']} days.",
-            fields={"ends_at": [f"At most {rules()['MAX_DAYS']} days after the start."]},
-        )
-    plan = active_rate_plan(booking.facility)
+    if problems := duration_errors(starts_at=booking.starts_at, ends_at=ends_at):
+        raise ValidationFailed(problems[0], fields={"ends_at": problems})
+    plan = rate_plan_in_force(facility_id=booking.facility_id, at=booking.starts_at)
     # Bookings are created under the spot's row lock; taking it here too means a creation
     # and an extension on one spot queue up instead of deadlocking in the exclusion check.
     Spot.objects.select_for_update().only("id").get(pk=booking.spot_id)
@@ -499,31 +401,44 @@ def booking_extend(
     booking.price = booking_price(
         plan=plan, facility=booking.facility, starts_at=booking.starts_at, ends_at=ends_at
     )
-    try:
-        with transaction.atomic():
-            booking.save(update_fields=["ends_at", "price", "updated_at"])
-    except IntegrityError as exc:
-        if _constraint_name(exc) == "booking_no_spot_overlap":
-            raise NoAvailability("The spot is booked after the current end.") from exc
-        if _constraint_name(exc) == "booking_no_vehicle_overlap":
-            raise VehicleBusy() from exc
-        raise
-    _record(
-        booking=booking,
-        from_status=booking.status,
-        to_status=booking.status,
-        actor=actor,
-        actor_kind=actor_kind,
-        at=now,
-        reason=f"extended from {previous_end.isoformat()}",
-    )
-    bump_on_commit([booking.facility_id])
+    with constraint_errors(
+        {
+            "booking_no_spot_overlap": lambda: NoAvailability(
+                "The spot is booked after the current end."
+            ),
+            "booking_no_vehicle_overlap": VehicleBusy,
+        }
+    ):
+        transitions.booking_transition(
+            booking=booking,
+            action=Action.EXTEND,
+            actor=actor,
+            actor_kind=actor_kind,
+            now=now,
+            reason=f"extended from {previous_end.isoformat()}",
+            update_fields=["ends_at", "price"],
+        )
     return booking
 
 
 def check_in_window(booking: Booking) -> tuple[datetime, datetime]:
-    early = timedelta(minutes=rules()["CHECK_IN_EARLY_MINUTES"])
+    early = timedelta(minutes=booking_rules()["CHECK_IN_EARLY_MINUTES"])
     return booking.starts_at - early, booking.ends_at
+
+
+def _arrive(booking: Booking, now: datetime) -> list[str]:
+    if booking.status == BookingStatus.CONFIRMED:
+        opens, closes = check_in_window(booking)
+        if not opens <= now < closes:
+            tz = booking.facility.tz
+            raise _refuse(
+                booking,
+                f"Check-in is open from {opens.astimezone(tz).isoformat()} until "
+                f"{closes.astimezone(tz).isoformat()}.",
+                checked_in_at=["Outside the check-in window."],
+            )
+    booking.checked_in_at = now
+    return ["checked_in_at"]
 
 
 @transaction.atomic
@@ -531,29 +446,16 @@ def booking_check_in(
     *,
     booking: Booking,
     actor: User | None,
-    actor_kind: str = "driver",
+    actor_kind: str = ActorKind.DRIVER,
     now: datetime | None = None,
 ) -> Booking:
-    now = now or timezone.now()
-    booking = _lock(booking)
-    if booking.status != BookingStatus.CONFIRMED:
-        raise _refuse(booking, "check in")
-    opens, closes = check_in_window(booking)
-    if not opens <= now < closes:
-        raise InvalidTransition(
-            "Check-in is open from "
-            f"{opens.astimezone(booking.facility.tz).isoformat()} until "
-            f"{closes.astimezone(booking.facility.tz).isoformat()}.",
-            fields={"checked_in_at": ["Outside the check-in window."]},
-        )
-    booking.checked_in_at = now
-    return _save_transition(
-        booking,
-        to_status=BookingStatus.ACTIVE,
+    return _move(
+        booking=booking,
+        action=Action.CHECK_IN,
         actor=actor,
         actor_kind=actor_kind,
         now=now,
-        update_fields=["checked_in_at"],
+        change=_arrive,
     )
 
 
@@ -566,40 +468,42 @@ def overstay_fee(*, booking: Booking, plan: RatePlan, checked_out_at: datetime) 
     )
 
 
+def _leave(booking: Booking, now: datetime) -> list[str]:
+    if booking.status == BookingStatus.ACTIVE:
+        try:
+            plan = rate_plan_in_force(facility_id=booking.facility_id, at=booking.ends_at)
+        except ParkMeError:
+            plan = None  # a plan withdrawn since: no rate to charge the overstay at
+        booking.overstay_fee = (
+            overstay_fee(booking=booking, plan=plan, checked_out_at=now)
+            if plan
+            else Decimal("0.00")
+        )
+    booking.checked_out_at = now
+    return ["checked_out_at", "overstay_fee"]
+
+
 @transaction.atomic
 def booking_check_out(
     *,
     booking: Booking,
     actor: User | None,
-    actor_kind: str = "driver",
+    actor_kind: str = ActorKind.DRIVER,
     now: datetime | None = None,
 ) -> Booking:
-    now = now or timezone.now()
-    booking = _lock(booking)
-    if booking.status != BookingStatus.ACTIVE:
-        raise _refuse(booking, "check out")
-    plan = RatePlan.objects.filter(facility=booking.facility, is_active=True).first()
-    booking.checked_out_at = now
-    booking.overstay_fee = (
-        overstay_fee(booking=booking, plan=plan, checked_out_at=now) if plan else Decimal("0.00")
-    )
-    return _save_transition(
-        booking,
-        to_status=BookingStatus.COMPLETED,
+    return _move(
+        booking=booking,
+        action=Action.CHECK_OUT,
         actor=actor,
         actor_kind=actor_kind,
         now=now,
-        update_fields=["checked_out_at", "overstay_fee"],
+        change=_leave,
     )
 
 
-__all__ = [
-    "LIVE_STATUSES",
-    "BookingRequest",
-    "booking_cancel",
-    "booking_check_in",
-    "booking_check_out",
-    "booking_confirm",
-    "booking_create",
-    "booking_extend",
-]
+def vehicle_live_bookings_block_removal(vehicle: Vehicle) -> str | None:
+    """A vehicle with live bookings may not be removed: installed as a removal check of
+    vehicles.services when the bookings app starts (bookings.apps)."""
+    if Booking.objects.live().filter(vehicle=vehicle).exists():
+        return "This vehicle has live bookings; cancel or finish them first."
+    return None

@@ -20,7 +20,6 @@ from datetime import UTC, datetime, timedelta
 from django.conf import settings
 from django.db import transaction
 from django.db.models import (
-    Count,
     DateTimeField,
     DurationField,
     Exists,
@@ -28,34 +27,24 @@ from django.db.models import (
     F,
     Func,
     OuterRef,
-    Q,
     QuerySet,
     Subquery,
-    Sum,
     Value,
 )
-from django.db.models.functions import Coalesce, Greatest, Least
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from bookings.models import (
-    Booking,
-    BookingEvent,
-    BookingStatus,
-    GateEvent,
-    Notification,
-    NotificationKind,
-)
+from bookings.models import Booking, BookingEvent, GateEvent, Notification, NotificationKind
+from bookings.occupancy import capacity_by_facility, occupancy_by_facility
 from bookings.outbox import outbox_kick
-from facilities.availability_cache import bump_on_commit
-from facilities.models import Facility, OccupancyRollup, RatePlan, SpotStatus
+from bookings.states import ENDED_STATUSES, Action, ActorKind, BookingStatus
+from bookings.transitions import Claimed, booking_transition_bulk
+from facilities.models import Facility, OccupancyRollup, RatePlan
 
 logger = logging.getLogger(__name__)
 
-# Used when a facility has no active rate plan any more; the same as RatePlan's default.
+# Used when a facility has no rate plan in force any more; the same as RatePlan's default.
 DEFAULT_GRACE_MINUTES = RatePlan._meta.get_field("grace_minutes").default
-ENDED_STATUSES = (BookingStatus.COMPLETED, BookingStatus.EXPIRED, BookingStatus.CANCELLED)
-# Bookings that hold their spot for the hour, for the occupancy roll-up.
-OCCUPYING_STATUSES = (BookingStatus.CONFIRMED, BookingStatus.ACTIVE, BookingStatus.COMPLETED)
 
 
 def background() -> dict:
@@ -70,9 +59,13 @@ class Minutes(Func):
 
 
 def _grace_minutes() -> Coalesce:
-    plan_grace = RatePlan.objects.filter(facility=OuterRef("facility"), is_active=True).values(
-        "grace_minutes"
-    )[:1]
+    """The grace of the rate plan in force for each booking's window (the same selector
+    rule as facilities.selectors.rate_plan_in_force, as a subquery)."""
+    plan_grace = (
+        RatePlan.objects.in_force(at=OuterRef("starts_at"))
+        .filter(facility=OuterRef("facility"))
+        .values("grace_minutes")[:1]
+    )
     return Coalesce(Subquery(plan_grace), Value(DEFAULT_GRACE_MINUTES))
 
 
@@ -157,38 +150,15 @@ class SweepResult:
     notified: int = 0
 
 
-def _claim(due: QuerySet[Booking], batch_size: int) -> list[dict]:
-    return list(
-        due.select_for_update(skip_locked=True, of=("self",)).values("id", "facility_id", "status")[
-            :batch_size
-        ]
-    )
+# (claimed rows, now) → (bookings done, notifications queued), inside the batch transaction.
+BatchApply = Callable[[list[Claimed], datetime], tuple[int, int]]
 
 
-def _run(
-    name: str,
-    apply_batch: Callable[[int], tuple[int, int]],
-    *,
-    batch_size: int | None,
-    max_batches: int | None,
-) -> SweepResult:
-    """Call apply_batch (claim + apply, returning (rows, notifications)) one transaction at a
-    time until a batch comes back short or the run's budget is spent."""
-    batch_size = batch_size or background()["SWEEP_BATCH_SIZE"]
-    max_batches = max_batches or background()["SWEEP_MAX_BATCHES"]
-    total = notified = 0
-    for _ in range(max_batches):
-        with transaction.atomic():
-            done, queued = apply_batch(batch_size)
-        total += done
-        notified += queued
-        if done < batch_size:
-            break
-    if notified:
-        outbox_kick()
-    if total:
-        logger.info("sweep %s: %d bookings, %d notifications", name, total, notified)
-    return SweepResult(name=name, count=total, notified=notified)
+def _claim(due: QuerySet[Booking], batch_size: int) -> list[Claimed]:
+    rows = due.select_for_update(skip_locked=True, of=("self",)).values_list(
+        "id", "facility_id", "status"
+    )[:batch_size]
+    return [Claimed(*row) for row in rows]
 
 
 def _notify(booking_ids: list[int], kind: str) -> int:
@@ -200,135 +170,28 @@ def _notify(booking_ids: list[int], kind: str) -> int:
     return len(booking_ids)
 
 
-def _expire_batch(
-    due: QuerySet[Booking],
-    *,
-    now: datetime,
-    reason: str,
-    notify_kind: str | None,
-    batch_size: int,
-) -> tuple[int, int]:
-    rows = _claim(due, batch_size)
-    if not rows:
-        return 0, 0
-    ids = [row["id"] for row in rows]
-    Booking.objects.filter(id__in=ids).update(status=BookingStatus.EXPIRED, updated_at=now)
-    BookingEvent.objects.bulk_create(
-        [
-            BookingEvent(
-                booking_id=row["id"],
-                from_status=row["status"],
-                to_status=BookingStatus.EXPIRED,
-                actor=None,
-                actor_kind="system",
-                at=now,
-                reason=reason,
-            )
-            for row in rows
-        ]
-    )
-    notified = _notify(ids, notify_kind) if notify_kind else 0
-    bump_on_commit({row["facility_id"] for row in rows})
-    return len(rows), notified
+def _expire(*, reason: str, notify: str | None) -> BatchApply:
+    """A batch that moves the claimed bookings by "expire" (through the state machine)
+    and, if ``notify``, queues that notification for each."""
+
+    def apply(rows: list[Claimed], now: datetime) -> tuple[int, int]:
+        moved = booking_transition_bulk(rows=rows, action=Action.EXPIRE, now=now, reason=reason)
+        return len(moved), _notify(moved, notify) if notify else 0
+
+    return apply
 
 
-# --- the sweeps ---------------------------------------------------------------------------
+def _notify_only(kind: str) -> BatchApply:
+    def apply(rows: list[Claimed], now: datetime) -> tuple[int, int]:
+        return len(rows), _notify([row.id for row in rows], kind)
+
+    return apply
 
 
-def sweep_expire_holds(
-    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
-) -> SweepResult:
-    """held → expired once hold_expires_at has passed. Silent: the booking was never
-    confirmed, so the driver was told nothing to take back; the spot is freed for others."""
-    now = now or timezone.now()
-    return _run(
-        "expire_holds",
-        lambda size: _expire_batch(
-            holds_due(now), now=now, reason="hold timed out", notify_kind=None, batch_size=size
-        ),
-        batch_size=batch_size,
-        max_batches=max_batches,
-    )
-
-
-def sweep_expire_no_shows(
-    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
-) -> SweepResult:
-    """confirmed → expired once starts_at + the facility's grace has passed; the driver gets
-    the "expired" notification."""
-    now = now or timezone.now()
-    return _run(
-        "expire_no_shows",
-        lambda size: _expire_batch(
-            no_shows_due(now),
-            now=now,
-            reason="no-show: not checked in within the grace period",
-            notify_kind=NotificationKind.EXPIRED,
-            batch_size=size,
-        ),
-        batch_size=batch_size,
-        max_batches=max_batches,
-    )
-
-
-def _notify_batch(due: QuerySet[Booking], *, kind: str, batch_size: int) -> tuple[int, int]:
-    rows = _claim(due, batch_size)
-    if not rows:
-        return 0, 0
-    notified = _notify([row["id"] for row in rows], kind)
-    return len(rows), notified
-
-
-def sweep_flag_overstays(
-    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
-) -> SweepResult:
-    """Active bookings past ends_at + grace get one "overstay" notification (the flag staff
-    see); the fee itself is charged at check-out by the booking engine."""
-    now = now or timezone.now()
-    return _run(
-        "flag_overstays",
-        lambda size: _notify_batch(
-            overstays_due(now), kind=NotificationKind.OVERSTAY, batch_size=size
-        ),
-        batch_size=batch_size,
-        max_batches=max_batches,
-    )
-
-
-def sweep_start_reminders(
-    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
-) -> SweepResult:
-    now = now or timezone.now()
-    return _run(
-        "start_reminders",
-        lambda size: _notify_batch(
-            start_reminders_due(now), kind=NotificationKind.REMINDER_START, batch_size=size
-        ),
-        batch_size=batch_size,
-        max_batches=max_batches,
-    )
-
-
-def sweep_ending_soon(
-    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
-) -> SweepResult:
-    now = now or timezone.now()
-    return _run(
-        "ending_soon",
-        lambda size: _notify_batch(
-            ending_soon_due(now), kind=NotificationKind.ENDING_SOON, batch_size=size
-        ),
-        batch_size=batch_size,
-        max_batches=max_batches,
-    )
-
-
-def _anonymize_batch(*, now: datetime, batch_size: int) -> tuple[int, int]:
-    rows = _claim(anonymization_due(now), batch_size)
-    if not rows:
-        return 0, 0
-    ids = [row["id"] for row in rows]
-    # Price, currency, times, spot and facility stay: they are the operator's books.
+def _anonymize(rows: list[Claimed], now: datetime) -> tuple[int, int]:
+    """Drop the links to a person (driver, vehicle, the driver's events, plates the gates
+    read); price, currency, times, spot and facility stay: they are the operator's books."""
+    ids = [row.id for row in rows]
     Booking.objects.filter(id__in=ids).update(
         driver=None,
         vehicle=None,
@@ -337,39 +200,110 @@ def _anonymize_batch(*, now: datetime, batch_size: int) -> tuple[int, int]:
         anonymized_at=now,
         updated_at=now,
     )
-    BookingEvent.objects.filter(booking_id__in=ids, actor_kind="driver").update(actor=None)
+    BookingEvent.objects.filter(booking_id__in=ids, actor_kind=ActorKind.DRIVER).update(actor=None)
     GateEvent.objects.filter(booking_id__in=ids).update(plate_normalized="")
     return len(rows), 0
 
 
-def sweep_anonymize(
-    *, now: datetime | None = None, batch_size: int | None = None, max_batches: int | None = None
-) -> SweepResult:
-    """Drop the links to a person (driver, vehicle, the driver's events, plates the gates
-    read) from bookings that ended more than RETENTION_DAYS ago."""
-    now = now or timezone.now()
-    return _run(
-        "anonymize",
-        lambda size: _anonymize_batch(now=now, batch_size=size),
-        batch_size=batch_size,
-        max_batches=max_batches,
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    due: Callable[[datetime], QuerySet[Booking]]
+    apply: BatchApply
+    description: str
+    summary: str  # what a run does to n bookings, for commands: "expire {n} no-show(s)"
+
+
+SWEEPS: dict[str, Sweep] = {
+    sweep.name: sweep
+    for sweep in (
+        Sweep(
+            "expire_holds",
+            holds_due,
+            _expire(reason="hold timed out", notify=None),
+            "held → expired once hold_expires_at has passed. Silent: the booking was never "
+            "confirmed, so the driver was told nothing to take back; the spot is freed.",
+            "expire {n} timed-out hold(s)",
+        ),
+        Sweep(
+            "expire_no_shows",
+            no_shows_due,
+            _expire(
+                reason="no-show: not checked in within the grace period",
+                notify=NotificationKind.EXPIRED,
+            ),
+            "confirmed → expired once starts_at + the facility's grace has passed; the "
+            "driver is notified.",
+            "expire {n} no-show(s)",
+        ),
+        Sweep(
+            "flag_overstays",
+            overstays_due,
+            _notify_only(NotificationKind.OVERSTAY),
+            "active bookings past ends_at + grace get one overstay notification (the flag "
+            "staff see); the fee itself is charged at check-out.",
+            "flag {n} overstay(s)",
+        ),
+        Sweep(
+            "start_reminders",
+            start_reminders_due,
+            _notify_only(NotificationKind.REMINDER_START),
+            "remind drivers before their booking starts (once each).",
+            "remind {n} driver(s) before start",
+        ),
+        Sweep(
+            "ending_soon",
+            ending_soon_due,
+            _notify_only(NotificationKind.ENDING_SOON),
+            "tell parked drivers their booking ends soon (once each).",
+            "remind {n} driver(s) before end",
+        ),
+        Sweep(
+            "anonymize",
+            anonymization_due,
+            _anonymize,
+            "drop personal data from bookings that ended more than RETENTION_DAYS ago.",
+            "anonymise {n} old booking(s)",
+        ),
     )
+}
+# The sweeps `manage.py expire_bookings` runs (and lists with --dry-run).
+EXPIRY_SWEEPS = (
+    "expire_holds",
+    "expire_no_shows",
+    "flag_overstays",
+    "start_reminders",
+    "ending_soon",
+)
 
 
-EXPIRY_SWEEPS: dict[str, Callable[..., SweepResult]] = {
-    "expire_holds": sweep_expire_holds,
-    "expire_no_shows": sweep_expire_no_shows,
-    "flag_overstays": sweep_flag_overstays,
-    "start_reminders": sweep_start_reminders,
-    "ending_soon": sweep_ending_soon,
-}
-DUE: dict[str, Callable[[datetime], QuerySet[Booking]]] = {
-    "expire_holds": holds_due,
-    "expire_no_shows": no_shows_due,
-    "flag_overstays": overstays_due,
-    "start_reminders": start_reminders_due,
-    "ending_soon": ending_soon_due,
-}
+def sweep_run(
+    name: str,
+    *,
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+) -> SweepResult:
+    """Run one sweep of SWEEPS: claim due rows with SKIP LOCKED and apply them, one
+    transaction a batch, until a batch comes back short or the run's budget is spent."""
+    sweep = SWEEPS[name]
+    now = now or timezone.now()
+    batch_size = batch_size or background()["SWEEP_BATCH_SIZE"]
+    max_batches = max_batches or background()["SWEEP_MAX_BATCHES"]
+    total = notified = 0
+    for _ in range(max_batches):
+        with transaction.atomic():
+            rows = _claim(sweep.due(now), batch_size)
+            done, queued = sweep.apply(rows, now) if rows else (0, 0)
+        total += done
+        notified += queued
+        if len(rows) < batch_size:
+            break
+    if notified:
+        outbox_kick()
+    if total:
+        logger.info("sweep %s: %d bookings, %d notifications", name, total, notified)
+    return SweepResult(name=name, count=total, notified=notified)
 
 
 # --- occupancy roll-up --------------------------------------------------------------------
@@ -381,43 +315,24 @@ def hour_start(moment: datetime) -> datetime:
 
 def occupancy_roll_up(*, hour: datetime, now: datetime | None = None) -> int:
     """Write (or rewrite) one OccupancyRollup row per active facility for the clock hour
-    starting at ``hour``: three queries whatever the number of facilities and bookings."""
+    starting at ``hour``, by bookings.occupancy's definition: a fixed number of queries
+    whatever the number of facilities and bookings."""
     now = now or timezone.now()
     start = hour_start(hour)
-    end = start + timedelta(hours=1)
-    facilities = Facility.objects.active().annotate(
-        spots_total=Count(
-            "spots", filter=Q(spots__is_active=True, spots__status=SpotStatus.AVAILABLE)
-        )
-    )
-    overlap = ExpressionWrapper(
-        Least(F("ends_at"), Value(end)) - Greatest(F("starts_at"), Value(start)),
-        output_field=DurationField(),
-    )
-    usage = {
-        row["facility_id"]: row
-        for row in Booking.objects.filter(
-            status__in=OCCUPYING_STATUSES, starts_at__lt=end, ends_at__gt=start
-        )
-        .values("facility_id")
-        .annotate(
-            spots_used=Count("spot_id", distinct=True),
-            occupied=Sum(overlap),
-            started=Count("id", filter=Q(starts_at__gte=start)),
-        )
-    }
+    ids = list(Facility.objects.active().values_list("id", flat=True))
+    capacity = capacity_by_facility(facility_ids=ids)
+    usage = occupancy_by_facility(facility_ids=ids, intervals=[(start, start + timedelta(hours=1))])
     rows = []
-    for facility in facilities.values("id", "spots_total"):
-        used = usage.get(facility["id"], {})
-        occupied = used.get("occupied") or timedelta(0)
+    for facility_id in ids:
+        used = usage.get((facility_id, 0))
         rows.append(
             OccupancyRollup(
-                facility_id=facility["id"],
+                facility_id=facility_id,
                 hour=start,
-                spots_total=facility["spots_total"],
-                spots_used=used.get("spots_used", 0),
-                occupied_minutes=int(occupied.total_seconds() // 60),
-                bookings_started=used.get("started", 0),
+                spots_total=capacity[facility_id],
+                spots_used=used.spots if used else 0,
+                occupied_minutes=int(used.spot_seconds // 60) if used else 0,
+                bookings_started=used.started if used else 0,
                 computed_at=now,
             )
         )

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from celery import shared_task
+from celery import Task, shared_task
 from django.utils import timezone
 
 from bookings import notifications, sweeps
@@ -21,39 +21,37 @@ def _when(now: str | None) -> datetime | None:
     return datetime.fromisoformat(now) if now else None
 
 
-@shared_task(name="bookings.expire_holds")
-def expire_holds(batch_size: int | None = None, max_batches: int | None = None) -> int:
-    """held → expired for timed-out holds. Exactly-once per booking: the status change, its
-    event and the freed spot commit together, and a claimed row is no longer held."""
-    return sweeps.sweep_expire_holds(batch_size=batch_size, max_batches=max_batches).count
+def _sweep_task(task_name: str, sweep_name: str, guarantee: str) -> Task:
+    """A beat-driven task that runs one sweep of bookings.sweeps.SWEEPS now."""
+
+    def run(batch_size: int | None = None, max_batches: int | None = None) -> int:
+        return sweeps.sweep_run(sweep_name, batch_size=batch_size, max_batches=max_batches).count
+
+    run.__name__ = run.__qualname__ = sweep_name
+    run.__doc__ = f"{sweeps.SWEEPS[sweep_name].description}\n\n{guarantee}"
+    return shared_task(name=task_name)(run)
 
 
-@shared_task(name="bookings.expire_no_shows")
-def expire_no_shows(batch_size: int | None = None, max_batches: int | None = None) -> int:
-    """confirmed → expired past starts_at + grace. Exactly-once per booking (as above); the
-    "expired" notification row is written in the same transaction."""
-    return sweeps.sweep_expire_no_shows(batch_size=batch_size, max_batches=max_batches).count
+# Exactly-once per booking: the status change, its event (and notification) commit together,
+# and a claimed row no longer matches the sweep.
+_MOVES_ONCE = "Exactly-once per booking: the move and its event commit together."
+# At-most-once: the unique (booking, kind) constraint turns every later insert into a no-op.
+_NOTIFIES_ONCE = "At-most-once per booking: unique (booking, kind) makes a repeat a no-op."
 
-
-@shared_task(name="bookings.flag_overstays")
-def flag_overstays(batch_size: int | None = None, max_batches: int | None = None) -> int:
-    """One "overstay" notification row per overstaying booking: at-most-once per booking,
-    because the unique (booking, kind) constraint turns every later insert into a no-op."""
-    return sweeps.sweep_flag_overstays(batch_size=batch_size, max_batches=max_batches).count
-
-
-@shared_task(name="bookings.send_start_reminders")
-def send_start_reminders(batch_size: int | None = None, max_batches: int | None = None) -> int:
-    """Queue the "starts soon" reminder: at-most-once per booking (unique booking+kind)."""
-    return sweeps.sweep_start_reminders(batch_size=batch_size, max_batches=max_batches).count
-
-
-@shared_task(name="bookings.send_ending_soon_reminders")
-def send_ending_soon_reminders(
-    batch_size: int | None = None, max_batches: int | None = None
-) -> int:
-    """Queue the "ends soon" reminder: at-most-once per booking (unique booking+kind)."""
-    return sweeps.sweep_ending_soon(batch_size=batch_size, max_batches=max_batches).count
+expire_holds = _sweep_task("bookings.expire_holds", "expire_holds", _MOVES_ONCE)
+expire_no_shows = _sweep_task("bookings.expire_no_shows", "expire_no_shows", _MOVES_ONCE)
+flag_overstays = _sweep_task("bookings.flag_overstays", "flag_overstays", _NOTIFIES_ONCE)
+send_start_reminders = _sweep_task(
+    "bookings.send_start_reminders", "start_reminders", _NOTIFIES_ONCE
+)
+send_ending_soon_reminders = _sweep_task(
+    "bookings.send_ending_soon_reminders", "ending_soon", _NOTIFIES_ONCE
+)
+anonymize_old_bookings = _sweep_task(
+    "bookings.anonymize_old_bookings",
+    "anonymize",
+    "Idempotent: an anonymised booking is never claimed again.",
+)
 
 
 # ignore_result: the outcome lives on the Notification row, and a stored result would make
@@ -89,10 +87,3 @@ def roll_up_occupancy(hour: str | None = None) -> int:
     Idempotent (an upsert per facility and hour), so a repeat simply rewrites the row."""
     start = _when(hour) or sweeps.hour_start(timezone.now()) - timedelta(hours=1)
     return sweeps.occupancy_roll_up(hour=start)
-
-
-@shared_task(name="bookings.anonymize_old_bookings")
-def anonymize_old_bookings(batch_size: int | None = None, max_batches: int | None = None) -> int:
-    """Drop personal data from bookings past the retention period. Idempotent: an
-    anonymised booking is never claimed again."""
-    return sweeps.sweep_anonymize(batch_size=batch_size, max_batches=max_batches).count

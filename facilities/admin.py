@@ -13,19 +13,13 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
-from django.utils import timezone
 from django.utils.html import format_html
 
-from facilities.admin_dashboard import dashboard_context
 from facilities.models import Facility, RatePlan, Spot, SpotKind, Zone
 from facilities.services import MAX_SPOTS_PER_RUN, spot_bulk_create, spot_set_maintenance
-from parkme.admin_tenancy import (
-    ADMIN_ROLES,
-    TenantScopedAdmin,
-    TenantScopedInline,
-    operator_ids,
-)
+from parkme.admin_tenancy import TenantScopedAdmin, TenantScopedInline, operator_ids
 from parkme.errors import ValidationFailed
+from parkme.tenancy import ADMIN_ROLES
 
 
 class ZoneInline(TenantScopedInline, admin.TabularInline):
@@ -47,7 +41,7 @@ class RatePlanInline(TenantScopedInline, admin.TabularInline):
 @admin.register(Facility)
 class FacilityAdmin(TenantScopedAdmin):
     operator_path = "operator"
-    list_display = ["name", "operator", "timezone", "is_active", "dashboard_link"]
+    list_display = ["name", "operator", "timezone", "is_active"]
     list_filter = ["is_active", ("operator", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["operator"]
     search_fields = ["name", "slug", "address"]
@@ -60,35 +54,6 @@ class FacilityAdmin(TenantScopedAdmin):
         if writable is not None and len(writable) == 1:
             initial.setdefault("operator", writable[0])
         return initial
-
-    @admin.display(description="Occupancy")
-    def dashboard_link(self, obj: Facility) -> str:
-        url = reverse("admin:facilities_facility_dashboard", args=[obj.pk])
-        return format_html('<a href="{}">Dashboard</a>', url)
-
-    def get_urls(self):
-        return [
-            path(
-                "<path:object_id>/dashboard/",
-                self.admin_site.admin_view(self.dashboard_view),
-                name="facilities_facility_dashboard",
-            ),
-            *super().get_urls(),
-        ]
-
-    def dashboard_view(self, request, object_id):
-        facility = self.get_object(request, unquote(object_id))
-        if facility is None:
-            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
-        if not self.has_view_permission(request, facility):
-            raise PermissionDenied
-        context = {
-            **self.admin_site.each_context(request),
-            **dashboard_context(facility=facility, now=timezone.now()),
-            "opts": self.opts,
-            "title": f"{facility.name}: occupancy",
-        }
-        return TemplateResponse(request, "admin/facilities/facility/dashboard.html", context)
 
 
 class BulkSpotsForm(forms.Form):

@@ -7,14 +7,17 @@ from bookings, never stored on the spot.
 from __future__ import annotations
 
 import zoneinfo
+from datetime import datetime
 from decimal import Decimal
 
 from django.core.exceptions import ValidationError
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
+from django.db.models.expressions import Combinable
 
-from parkme.models import Operator, User
+from parkme.models import Operator
+from parkme.tenancy import TenantQuerySet
 
 
 def validate_timezone(value: str) -> None:
@@ -22,14 +25,8 @@ def validate_timezone(value: str) -> None:
         raise ValidationError(f"{value!r} is not an IANA time zone", code="invalid_timezone")
 
 
-class FacilityQuerySet(models.QuerySet["Facility"]):
-    def for_operator(self, operator: Operator | int) -> FacilityQuerySet:
-        return self.filter(operator=operator)
-
-    def for_staff(self, user: User) -> FacilityQuerySet:
-        if user.is_superuser:
-            return self
-        return self.filter(operator__memberships__user=user).distinct()
+class FacilityQuerySet(TenantQuerySet["Facility"]):
+    operator_path = "operator"
 
     def active(self) -> FacilityQuerySet:
         return self.filter(is_active=True)
@@ -105,6 +102,20 @@ class SpotStatus(models.TextChoices):
     MAINTENANCE = "maintenance", "Maintenance"
 
 
+# A spot takes bookings when it is active and not in maintenance: the one definition, as a
+# queryset filter and, for the raw SQL of availability, as a fragment over alias ``s``.
+BOOKABLE = Q(is_active=True, status=SpotStatus.AVAILABLE.value)
+BOOKABLE_SPOT_SQL = f"s.is_active AND s.status = '{SpotStatus.AVAILABLE.value}'"
+
+
+class SpotQuerySet(TenantQuerySet["Spot"]):
+    operator_path = "facility__operator"
+
+    def bookable(self, kind: str | None = None) -> SpotQuerySet:
+        spots = self.filter(BOOKABLE)
+        return spots.filter(kind=kind) if kind else spots
+
+
 class Spot(models.Model):
     zone = models.ForeignKey(Zone, on_delete=models.CASCADE, related_name="spots")
     # Denormalised from zone so availability counts per facility need no join.
@@ -115,6 +126,8 @@ class Spot(models.Model):
         max_length=16, choices=SpotStatus.choices, default=SpotStatus.AVAILABLE
     )
     is_active = models.BooleanField(default=True)
+
+    objects = SpotQuerySet.as_manager()
 
     class Meta:
         ordering = ["code"]
@@ -127,13 +140,11 @@ class Spot(models.Model):
         ]
         indexes = [
             models.Index(
-                fields=["zone", "kind"],
-                condition=Q(is_active=True, status="available"),
-                name="spot_bookable_zone_kind_idx",
+                fields=["zone", "kind"], condition=BOOKABLE, name="spot_bookable_zone_kind_idx"
             ),
             models.Index(
                 fields=["facility", "kind"],
-                condition=Q(is_active=True, status="available"),
+                condition=BOOKABLE,
                 name="spot_bookable_fac_kind_idx",
             ),
         ]
@@ -146,6 +157,16 @@ class Spot(models.Model):
             raise ValidationError({"zone": "The zone belongs to another facility."})
 
 
+class RatePlanQuerySet(TenantQuerySet["RatePlan"]):
+    operator_path = "facility__operator"
+
+    def in_force(self, *, at: datetime | Combinable | None = None) -> RatePlanQuerySet:
+        """Plans that price a window starting at ``at`` (an instant, or an expression such
+        as ``OuterRef("starts_at")`` inside a subquery). Today a facility has one active
+        plan at any time, so ``at`` does not narrow it yet; dated rate tables will."""
+        return self.filter(is_active=True)
+
+
 class RatePlan(models.Model):
     facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="rate_plans")
     currency = models.CharField(max_length=3, default="EUR")
@@ -154,6 +175,8 @@ class RatePlan(models.Model):
     grace_minutes = models.PositiveSmallIntegerField(default=15)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
+
+    objects = RatePlanQuerySet.as_manager()
 
     class Meta:
         constraints = [

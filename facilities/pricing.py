@@ -1,4 +1,4 @@
-"""Price of a parking window (DESIGN.md): each started hour at the hourly rate, each day
+"""Price of a parking window: each started hour at the hourly rate, each day
 capped at the daily maximum.
 
 A "day" runs from the window's start to the same wall-clock time the next day in the
@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import math
 import zoneinfo
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Protocol
+from typing import Any, Protocol
 
 CENT = Decimal("0.01")
+# One line of a quote: starts_at, ends_at (local), started_hours, amount, capped.
+PriceLine = dict[str, Any]
 
 
 class Rates(Protocol):
@@ -23,7 +26,9 @@ class Rates(Protocol):
     daily_max: Decimal
 
 
-def _day_boundaries(starts_at: datetime, ends_at: datetime, tz: zoneinfo.ZoneInfo):
+def _day_boundaries(
+    starts_at: datetime, ends_at: datetime, tz: zoneinfo.ZoneInfo
+) -> Iterator[tuple[datetime, datetime]]:
     # Python subtracts datetimes that share a tzinfo by wall clock; work in UTC so every
     # difference below is real elapsed time.
     starts_at, ends_at = starts_at.astimezone(UTC), ends_at.astimezone(UTC)
@@ -56,7 +61,7 @@ def window_price(
 
 def window_breakdown(
     *, rates: Rates, starts_at: datetime, ends_at: datetime, timezone_name: str
-) -> list[dict]:
+) -> list[PriceLine]:
     """Per-day lines of a quote, in the facility's local time."""
     tz = zoneinfo.ZoneInfo(timezone_name)
     lines = []

@@ -1,53 +1,23 @@
-"""Reads for drivers: facilities near a point with live availability, detail, quotes.
+"""Reads of facilities: geographic search, detail, the rate plan in force, and quotes.
 
-Availability is computed in SQL (one subquery per facility row, never a query per
-facility), from bookings: a spot is free for a window when it is active, not in
-maintenance, and no live booking overlaps the half-open window.
+Availability (which spots are free in a window) depends on bookings and lives with them
+(bookings.availability); everything here knows facilities, zones, spots and rates only.
 """
 
 from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import datetime
+from decimal import Decimal
 
 from django.db import connection
-from django.db.models import Count, Prefetch, Q
-from django.utils import timezone
+from django.db.models import Prefetch
 
-from bookings.models import Booking
-from bookings.selectors import TAKEN_SPOT_IDS_SQL
-from facilities.models import Facility, RatePlan, Spot, SpotStatus, Zone
-from parkme.errors import NotFound
-
-
-@dataclass(frozen=True)
-class Window:
-    starts_at: datetime
-    ends_at: datetime
-
-
-def default_window(now: datetime | None = None) -> Window:
-    """The next hour, from the current minute (so that equal requests share a cache key)."""
-    start = (now or timezone.now()).replace(second=0, microsecond=0)
-    return Window(start, start + timedelta(hours=1))
-
-
-def _taken_spot_ids(facility: Facility, window: Window):
-    """Spots of the facility that a live booking holds during the window, as a subquery
-    (one index pass over the facility's live bookings, not a probe per spot)."""
-    return (
-        Booking.objects.live()
-        .overlapping(window.starts_at, window.ends_at)
-        .filter(facility=facility)
-        .values("spot_id")
-    )
-
-
-def _bookable(kind: str | None) -> Q:
-    q = Q(is_active=True, status=SpotStatus.AVAILABLE)
-    return q & Q(kind=kind) if kind else q
-
+from facilities.models import Facility, RatePlan, Zone
+from facilities.pricing import PriceLine, window_breakdown, window_price
+from facilities.windows import Window
+from parkme.errors import NoAvailability, NotFound, ValidationFailed
 
 _SEARCH_SQL = """
     SELECT f.id, f.name, f.slug, o.name, f.address, f.latitude, f.longitude, f.timezone,
@@ -64,13 +34,6 @@ _DISTANCE = (
     " + cos(radians(%(lat)s)) * cos(radians(f.latitude))"
     " * power(sin(radians(f.longitude - %(lng)s) / 2), 2)))"
 )
-_AVAILABLE_SQL = f"""
-    SELECT s.facility_id, count(*)
-    FROM facilities_spot s
-    WHERE s.facility_id = ANY(%(facility_ids)s) AND s.is_active AND s.status = 'available' {{kind}}
-      AND s.id NOT IN ({TAKEN_SPOT_IDS_SQL})
-    GROUP BY s.facility_id
-"""  # noqa: S608 - only constants are interpolated
 
 
 @dataclass(frozen=True)
@@ -130,39 +93,42 @@ def facility_search_page(
     return SearchPage(rows=rows, total=fetched[0][9] if fetched else 0)
 
 
-def facilities_available_spots(
-    *, facility_ids: list[int], window: Window, kind: str | None = None
-) -> dict[int, int]:
-    """Free bookable spots per facility for the window (and kind), in one query."""
-    if not facility_ids:
-        return {}
-    sql = _AVAILABLE_SQL.format(kind="AND s.kind = %(kind)s" if kind else "")
-    with connection.cursor() as cursor:
-        cursor.execute(
-            sql,
-            {
-                "facility_ids": facility_ids,
-                "kind": kind,
-                "starts_at": window.starts_at,
-                "ends_at": window.ends_at,
-            },
+def rate_plan_in_force(*, facility_id: int, at: datetime) -> RatePlan:
+    """The rate plan that prices a window of this active facility starting at ``at``, with
+    its facility loaded, in one query: the one answer to "which rate applies", for quotes,
+    bookings, extensions and overstays. An unknown or inactive facility is a validation
+    error on ``facility``; a facility without a plan takes no bookings (409)."""
+    plan = (
+        RatePlan.objects.in_force(at=at)
+        .select_related("facility")
+        .filter(facility_id=facility_id, facility__is_active=True)
+        .first()
+    )
+    if plan is None:
+        if not Facility.objects.active().filter(pk=facility_id).exists():
+            raise ValidationFailed(
+                "Unknown facility.", fields={"facility": ["No active facility with this id."]}
+            )
+        raise NoAvailability("This facility takes no bookings right now (no rate plan).")
+    return plan
+
+
+def facility_get_active(*, facility_id: int, at: datetime | None = None) -> Facility:
+    """An active facility with its zones and (as ``plans_in_force``, when ``at`` is given)
+    the rate plan in force at ``at``; an inactive or unknown id is 404."""
+    prefetches: list[Prefetch] = [
+        Prefetch("zones", queryset=Zone.objects.order_by("level", "name"))
+    ]
+    if at is not None:
+        prefetches.append(
+            Prefetch(
+                "rate_plans", queryset=RatePlan.objects.in_force(at=at), to_attr="plans_in_force"
+            )
         )
-        counts = dict(cursor.fetchall())
-    return {facility_id: counts.get(facility_id, 0) for facility_id in facility_ids}
-
-
-def facility_get_active(*, facility_id: int) -> Facility:
     facility = (
         Facility.objects.active()
         .select_related("operator")
-        .prefetch_related(
-            Prefetch("zones", queryset=Zone.objects.order_by("level", "name")),
-            Prefetch(
-                "rate_plans",
-                queryset=RatePlan.objects.filter(is_active=True),
-                to_attr="active_plans",
-            ),
-        )
+        .prefetch_related(*prefetches)
         .filter(pk=facility_id)
         .first()
     )
@@ -171,27 +137,42 @@ def facility_get_active(*, facility_id: int) -> Facility:
     return facility
 
 
-def facility_availability_by_kind(*, facility: Facility, window: Window) -> list[dict]:
-    """Per spot kind: bookable spots and how many are free in the window (one query)."""
-    rows = (
-        Spot.objects.filter(_bookable(None), facility=facility)
-        .values("kind")
-        .annotate(
-            total=Count("id"),
-            available=Count("id", filter=~Q(id__in=_taken_spot_ids(facility, window))),
-        )
-        .order_by("kind")
-    )
-    return [{"kind": r["kind"], "total": r["total"], "available": r["available"]} for r in rows]
+def facility_plan_in_force(facility: Facility) -> RatePlan | None:
+    """The plan prefetched by ``facility_get_active(at=…)``, if the facility has one."""
+    plans: list[RatePlan] = getattr(facility, "plans_in_force", [])
+    return plans[0] if plans else None
 
 
-def facility_zones_availability(*, facility: Facility, window: Window) -> dict[int, dict]:
-    rows = (
-        Spot.objects.filter(_bookable(None), facility=facility)
-        .values("zone")
-        .annotate(
-            total=Count("id"),
-            available=Count("id", filter=~Q(id__in=_taken_spot_ids(facility, window))),
-        )
+def facility_timezones(operator_ids: list[int] | None) -> list[str]:
+    """Distinct time zones of these operators' facilities (None: every operator)."""
+    facilities = Facility.objects.all()
+    if operator_ids is not None:
+        facilities = facilities.filter(operator_id__in=operator_ids)
+    return sorted(facilities.order_by().values_list("timezone", flat=True).distinct())
+
+
+@dataclass(frozen=True)
+class Quote:
+    facility: Facility
+    window: Window
+    plan: RatePlan
+    price: Decimal
+    lines: list[PriceLine]
+
+
+def facility_quote(*, facility_id: int, window: Window) -> Quote:
+    """The itemised price of a (validated) window at an active facility."""
+    facility = facility_get_active(facility_id=facility_id, at=window.starts_at)
+    plan = facility_plan_in_force(facility)
+    if plan is None:
+        raise NoAvailability("This facility takes no bookings right now (no rate plan).")
+    tz = facility.tz
+    local = Window(window.starts_at.astimezone(tz), window.ends_at.astimezone(tz))
+    start, end, zone = window.starts_at, window.ends_at, facility.timezone
+    return Quote(
+        facility=facility,
+        window=local,
+        plan=plan,
+        price=window_price(rates=plan, starts_at=start, ends_at=end, timezone_name=zone),
+        lines=window_breakdown(rates=plan, starts_at=start, ends_at=end, timezone_name=zone),
     )
-    return {r["zone"]: {"total": r["total"], "available": r["available"]} for r in rows}

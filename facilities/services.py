@@ -12,13 +12,13 @@ from dataclasses import dataclass
 from django.db import transaction
 from django.db.models import QuerySet
 
-from facilities.availability_cache import bump_on_commit
 from facilities.models import Facility, Spot, SpotKind, SpotStatus, Zone
+from parkme.cache_versions import bump_on_commit
 from parkme.errors import ValidationFailed
 from parkme.models import Operator
 
 MAX_SPOTS_PER_RUN = 2000
-CODE_MAX_LENGTH = Spot._meta.get_field("code").max_length
+CODE_MAX_LENGTH: int = Spot._meta.get_field("code").max_length or 32
 IMPORT_COLUMNS = ("facility", "zone", "code", "kind")
 IMPORT_OPTIONAL_COLUMNS = ("status",)
 # Enough to fix a file in one go without flooding the terminal.

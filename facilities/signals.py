@@ -1,14 +1,14 @@
 """Any saved or deleted facility, zone, spot or rate plan invalidates cached availability.
 
 Bulk writes (queryset.update, bulk_create) send no signals: services that use them call
-facilities.availability_cache.bump_on_commit themselves.
+parkme.cache_versions.bump_on_commit themselves.
 """
 
 from django.db.models.signals import post_delete, post_save
 from django.dispatch import receiver
 
-from facilities.availability_cache import bump_catalog_on_commit, bump_on_commit
 from facilities.models import Facility, RatePlan, Spot, Zone
+from parkme.cache_versions import bump_catalog_on_commit, bump_on_commit
 
 
 @receiver([post_save, post_delete], sender=Facility)

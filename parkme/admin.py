@@ -10,9 +10,10 @@ from django.contrib import admin
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
 
-from parkme.admin_tenancy import ADMIN_ROLES, SuperuserOnlyAdmin, TenantScopedAdmin
+from parkme.admin_tenancy import SuperuserOnlyAdmin, TenantScopedAdmin
 from parkme.models import Membership, Operator, User
 from parkme.services import membership_remove, membership_set, user_sync_staff_flag
+from parkme.tenancy import ADMIN_ROLES
 
 admin.site.site_header = "ParkMe staff admin"
 admin.site.site_title = "ParkMe staff admin"

@@ -1,4 +1,4 @@
-"""Tenant scoping for the staff admin (DESIGN.md invariant 4).
+"""Tenant scoping for the staff admin (a staff user never reads or writes another operator's rows).
 
 Every ModelAdmin and inline of an operator-owned model mixes in `TenantScopedAdmin` or
 `TenantScopedInline` and names `operator_path`, the lookup from its model to the operator.
@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import zoneinfo
-from collections.abc import Collection, Iterator
+from collections.abc import Callable, Collection, Iterator
 from typing import Any
 
 from django.contrib import admin
@@ -27,51 +27,53 @@ from django.db import models
 from django.http import HttpRequest
 from django.utils import timezone
 
-from parkme.models import Membership, Role
-
-STAFF_ROLES: frozenset[str] = frozenset({Role.ADMIN, Role.ATTENDANT})
-ADMIN_ROLES: frozenset[str] = frozenset({Role.ADMIN})
+from parkme import tenancy
+from parkme.tenancy import ADMIN_ROLES, STAFF_ROLES
 
 
 def staff_roles(request: HttpRequest) -> dict[int, str]:
     """Operator id → the current user's role there; one query per request."""
     cached = getattr(request, "_parkme_staff_roles", None)
     if cached is None:
-        cached = dict(
-            Membership.objects.filter(user_id=request.user.pk).values_list("operator_id", "role")
-        )
-        request._parkme_staff_roles = cached
+        cached = tenancy.roles_by_operator(request.user)
+        request._parkme_staff_roles = cached  # type: ignore[attr-defined]
     return cached
 
 
 def operator_ids(request: HttpRequest, roles: Collection[str]) -> list[int] | None:
     """Operators where the user holds one of `roles`; None means every operator (superuser)."""
-    if request.user.is_superuser:
-        return None
-    return sorted(op for op, role in staff_roles(request).items() if role in roles)
+    return tenancy.operator_ids(request.user, roles, memberships=staff_roles(request))
 
 
 def scope_queryset(
     request: HttpRequest, queryset: models.QuerySet, *, operator_path: str, roles: Collection[str]
 ) -> models.QuerySet:
-    ids = operator_ids(request, roles)
-    if ids is None:
-        return queryset
-    return queryset.filter(**{f"{operator_path}__in": ids})
+    return tenancy.scope(
+        queryset,
+        request.user,
+        roles=roles,
+        operator_path=operator_path,
+        memberships=staff_roles(request),
+    )
+
+
+# Which time zones the facilities of some operators are in. Core knows no facilities: the
+# facilities app installs the look-up when it starts (facilities.apps).
+TimezonesOf = Callable[[list[int] | None], list[str]]
+_timezones_of: TimezonesOf = lambda operator_ids: []  # noqa: E731
+
+
+def set_timezone_source(source: TimezonesOf) -> None:
+    global _timezones_of
+    _timezones_of = source
 
 
 def staff_timezones(request: HttpRequest) -> list[str]:
     """Distinct time zones of the facilities the user works in; one query per request."""
     cached = getattr(request, "_parkme_staff_timezones", None)
     if cached is None:
-        from facilities.models import Facility
-
-        facilities = Facility.objects.all()
-        ids = operator_ids(request, STAFF_ROLES)
-        if ids is not None:
-            facilities = facilities.filter(operator_id__in=ids)
-        cached = sorted(facilities.order_by().values_list("timezone", flat=True).distinct())
-        request._parkme_staff_timezones = cached
+        cached = _timezones_of(operator_ids(request, STAFF_ROLES))
+        request._parkme_staff_timezones = cached  # type: ignore[attr-defined]
     return cached
 
 
@@ -235,6 +237,20 @@ class TenantScopedInline(_TenantScoping):
         return super().has_delete_permission(request, obj) and self._may(
             request, self._parent_operator(obj), self.write_roles
         )
+
+
+class ReadOnlyAdmin(TenantScopedAdmin):
+    """An operator's audit trail (events, notifications, plate look-ups): staff may read
+    it; nobody adds, edits or deletes it in the admin."""
+
+    def has_add_permission(self, request):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False
 
 
 class SuperuserOnlyAdmin(admin.ModelAdmin):

@@ -1,4 +1,4 @@
-"""Domain errors with stable codes; the API renders them as DESIGN.md's error format."""
+"""Domain errors with stable codes; the API renders them as the error format of docs/api.md."""
 
 from __future__ import annotations
 
@@ -62,9 +62,3 @@ class IdempotencyKeyReused(ParkMeError):
     status_code = 422
     code = "idempotency_key_reused"
     default_message = "This Idempotency-Key was already used with a different request."
-
-
-class ServiceUnavailable(ParkMeError):
-    status_code = 503
-    code = "service_unavailable"
-    default_message = "The service is temporarily unavailable. Please retry."

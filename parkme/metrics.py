@@ -5,9 +5,9 @@ Celery process contributes to them and a restart loses nothing:
 
 - parkme_bookings_created_total, parkme_bookings_refused_total{reason}: counters kept in
   Redis; the booking service calls ``record_booking_created`` / ``record_booking_refused``;
-- parkme_facility_occupied_spots / parkme_facility_spots {operator, facility}: live
-  occupancy (checked-in bookings) and bookable capacity;
-- parkme_notifications{status="pending"|"failed"}: the outbox backlog;
+- parkme_facility_occupied_spots / parkme_facility_spots {operator, facility}: spots
+  occupied now (bookings.occupancy's definition) and bookable capacity (from bookings);
+- parkme_notifications{status="pending"|"failed"}: the outbox backlog (from bookings);
 - parkme_cache_hit_ratio (+ hits/misses totals) from Redis' own counters;
 - parkme_celery_queue_length{queue}: messages waiting on the broker.
 """
@@ -18,11 +18,9 @@ import hmac
 import ipaddress
 import logging
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 
 from django.conf import settings
-from django.db.models import Count, IntegerField, OuterRef, Subquery
-from django.db.models.functions import Coalesce
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
@@ -87,62 +85,6 @@ def _booking_counters() -> Iterator[Metric]:
     yield refused
 
 
-def _occupancy() -> Iterator[Metric]:
-    from bookings.models import Booking, BookingStatus
-    from facilities.models import Facility, Spot, SpotStatus
-
-    def count(queryset) -> Coalesce:
-        counted = queryset.order_by().values("facility").annotate(n=Count("pk")).values("n")
-        return Coalesce(Subquery(counted, output_field=IntegerField()), 0)
-
-    rows = (
-        Facility.objects.filter(is_active=True)
-        .annotate(
-            capacity=count(
-                Spot.objects.filter(
-                    facility=OuterRef("pk"), is_active=True, status=SpotStatus.AVAILABLE
-                )
-            ),
-            occupied=count(
-                Booking.objects.filter(facility=OuterRef("pk"), status=BookingStatus.ACTIVE)
-            ),
-        )
-        .values_list("operator__slug", "slug", "capacity", "occupied")
-    )
-    occupied = GaugeMetricFamily(
-        "parkme_facility_occupied_spots",
-        "Vehicles checked in right now.",
-        labels=["operator", "facility"],
-    )
-    capacity = GaugeMetricFamily(
-        "parkme_facility_spots", "Bookable spots.", labels=["operator", "facility"]
-    )
-    for operator, facility, spots, in_use in rows:
-        occupied.add_metric([operator, facility], in_use)
-        capacity.add_metric([operator, facility], spots)
-    yield occupied
-    yield capacity
-
-
-def _notifications() -> Iterator[Metric]:
-    from bookings.models import Notification, NotificationStatus
-
-    wanted = [NotificationStatus.PENDING, NotificationStatus.FAILED]
-    counts = dict(
-        Notification.objects.filter(status__in=wanted)
-        .order_by()
-        .values_list("status")
-        .annotate(n=Count("pk"))
-        .values_list("status", "n")
-    )
-    gauge = GaugeMetricFamily(
-        "parkme_notifications", "Notifications waiting or given up on.", labels=["status"]
-    )
-    for status in wanted:
-        gauge.add_metric([status.value], counts.get(status.value, 0))
-    yield gauge
-
-
 def _cache_stats() -> Iterator[Metric]:
     stats = _cache_redis().info("stats")
     hits, misses = int(stats.get("keyspace_hits", 0)), int(stats.get("keyspace_misses", 0))
@@ -176,8 +118,14 @@ def _queue_lengths() -> Iterator[Metric]:
         client.close()
 
 
+Source = Callable[[], Iterator[Metric]]
+
+
 class ParkMeCollector:
-    sources = (_booking_counters, _occupancy, _notifications, _cache_stats, _queue_lengths)
+    """Reads every source at scrape time. Core's own sources are listed here; apps above
+    core add theirs when they start (bookings.apps: occupancy, the outbox backlog)."""
+
+    sources: list[Source] = []
 
     def describe(self) -> Iterable[Metric]:
         return []  # no scrape at registration time: collect() reads the database
@@ -189,6 +137,14 @@ class ParkMeCollector:
                 yield from list(source())
             except Exception:  # noqa: BLE001
                 logger.warning("metrics source %s failed", source.__name__, exc_info=True)
+
+
+ParkMeCollector.sources = [_booking_counters, _cache_stats, _queue_lengths]
+
+
+def add_source(source: Source) -> None:
+    if source not in ParkMeCollector.sources:
+        ParkMeCollector.sources.append(source)
 
 
 registry = CollectorRegistry(auto_describe=False)

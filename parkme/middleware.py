@@ -54,20 +54,9 @@ class DatabaseUnavailableMiddleware:
 
     def process_exception(self, request: HttpRequest, exception: Exception):
         from django.db import InterfaceError, OperationalError
-        from django.http import JsonResponse
+
+        from parkme.api.errors import database_unavailable
 
         if not isinstance(exception, (OperationalError, InterfaceError)):
             return None
-        logger.warning("database unavailable: %s", type(exception).__name__)
-        response = JsonResponse(
-            {
-                "error": {
-                    "code": "service_unavailable",
-                    "message": "The database is unavailable. Please retry.",
-                    "fields": {},
-                }
-            },
-            status=503,
-        )
-        response["Retry-After"] = "5"
-        return response
+        return database_unavailable(exception)

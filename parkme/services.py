@@ -3,21 +3,23 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import Group
-from django.db import IntegrityError, transaction
+from django.db import transaction
 from django.utils.text import slugify
 
+from parkme.db import constraint_errors
+from parkme.errors import ValidationFailed
 from parkme.models import Membership, Operator, Role, User
+from parkme.tenancy import STAFF_ROLES
 
-STAFF_ROLES = (Role.ADMIN, Role.ATTENDANT)
 # Installed with their permissions by parkme/migrations/0002_staff_groups.py.
-ROLE_GROUPS = {Role.ADMIN: "Operator admin", Role.ATTENDANT: "Operator attendant"}
+ROLE_GROUPS: dict[str, str] = {Role.ADMIN: "Operator admin", Role.ATTENDANT: "Operator attendant"}
 
 
 def user_sync_staff_flag(*, user: User) -> None:
     """Admin login and staff groups follow membership: admins and attendants get both,
     devices and drivers neither. The admin narrows the groups' permissions per operator."""
     roles = set(user.memberships.values_list("role", flat=True))
-    should_be_staff = user.is_superuser or bool(roles & set(STAFF_ROLES))
+    should_be_staff = user.is_superuser or bool(roles & STAFF_ROLES)
     if user.is_staff != should_be_staff:
         user.is_staff = should_be_staff
         user.save(update_fields=["is_staff"])
@@ -62,22 +64,21 @@ def operator_create(*, name: str, admin_email: str, admin_password: str) -> Oper
     return operator
 
 
+def _email_taken() -> ValidationFailed:
+    return ValidationFailed(
+        "This e-mail is already registered.",
+        fields={"email": ["This e-mail is already registered."]},
+    )
+
+
 def user_register(*, email: str, password: str, full_name: str = "") -> User:
     """A new driver account. A taken e-mail is a validation error, not a server error."""
-    from parkme.errors import ValidationFailed
-
     email = User.objects.normalize_email(email).lower()
     with transaction.atomic():
         if User.objects.filter(email__iexact=email).exists():
-            raise ValidationFailed(
-                "This e-mail is already registered.",
-                fields={"email": ["This e-mail is already registered."]},
-            )
-        try:
-            with transaction.atomic():
-                return User.objects.create_user(email=email, password=password, full_name=full_name)
-        except IntegrityError as exc:  # a concurrent registration won the race
-            raise ValidationFailed(
-                "This e-mail is already registered.",
-                fields={"email": ["This e-mail is already registered."]},
-            ) from exc
+            raise _email_taken()
+        # A concurrent registration may still win the race: the constraints answer it.
+        with constraint_errors(
+            {"user_email_ci_unique": _email_taken, "parkme_user_email_key": _email_taken}
+        ):
+            return User.objects.create_user(email=email, password=password, full_name=full_name)

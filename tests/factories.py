@@ -8,7 +8,8 @@ from decimal import Decimal
 import factory
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking
+from bookings.states import BookingStatus
 from facilities.models import Facility, RatePlan, Spot, SpotKind, Zone
 from parkme.models import Membership, Operator, Role, User
 from vehicles.models import Vehicle

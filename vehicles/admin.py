@@ -4,7 +4,8 @@ record of their staff's plate look-ups."""
 
 from django.contrib import admin
 
-from parkme.admin_tenancy import ADMIN_ROLES, SuperuserOnlyAdmin, TenantScopedAdmin
+from parkme.admin_tenancy import ReadOnlyAdmin, SuperuserOnlyAdmin
+from parkme.tenancy import ADMIN_ROLES
 from vehicles.models import PlateLookup, Vehicle
 
 
@@ -18,7 +19,7 @@ class VehicleAdmin(SuperuserOnlyAdmin):
 
 
 @admin.register(PlateLookup)
-class PlateLookupAdmin(TenantScopedAdmin):
+class PlateLookupAdmin(ReadOnlyAdmin):
     operator_path = "operator"
     view_roles = ADMIN_ROLES
     list_display = ["at", "staff", "operator", "query", "context"]
@@ -27,12 +28,3 @@ class PlateLookupAdmin(TenantScopedAdmin):
     search_fields = ["query", "staff__email"]
     date_hierarchy = "at"
     readonly_fields = ["at", "staff", "operator", "query", "context"]
-
-    def has_add_permission(self, request):
-        return False
-
-    def has_change_permission(self, request, obj=None):
-        return False
-
-    def has_delete_permission(self, request, obj=None):
-        return False

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from django.db import IntegrityError, transaction
+from collections.abc import Callable
 
+from parkme.db import constraint_errors
 from parkme.errors import Conflict, ValidationFailed
 from parkme.models import User
 from vehicles.models import Vehicle
@@ -25,21 +26,20 @@ def _validated_plate(plate: str) -> str:
     return normalized
 
 
-def _save(vehicle: Vehicle, **kwargs) -> Vehicle:
-    try:
-        with transaction.atomic():
-            vehicle.save(**kwargs)
-    except IntegrityError as exc:
-        if "vehicle_active_plate_per_owner" in str(exc):
-            raise DuplicatePlate(fields={"plate": [DuplicatePlate.default_message]}) from exc
-        raise
+def _duplicate_plate() -> DuplicatePlate:
+    return DuplicatePlate(fields={"plate": [DuplicatePlate.default_message]})
+
+
+def _save(vehicle: Vehicle) -> Vehicle:
+    with constraint_errors({"vehicle_active_plate_per_owner": _duplicate_plate}):
+        vehicle.save()
     return vehicle
 
 
 def vehicle_create(*, owner: User, plate: str, kind: str = "car", is_ev: bool = False) -> Vehicle:
     normalized = _validated_plate(plate)
     if Vehicle.objects.for_owner(owner).active().filter(plate_normalized=normalized).exists():
-        raise DuplicatePlate(fields={"plate": [DuplicatePlate.default_message]})
+        raise _duplicate_plate()
     return _save(Vehicle(owner=owner, plate=plate.strip(), kind=kind, is_ev=is_ev))
 
 
@@ -54,7 +54,7 @@ def vehicle_update(*, vehicle: Vehicle, **changes) -> Vehicle:
             .exists()
         )
         if clash:
-            raise DuplicatePlate(fields={"plate": [DuplicatePlate.default_message]})
+            raise _duplicate_plate()
         changes["plate"] = changes["plate"].strip()
     if not vehicle.is_active:
         raise Conflict("This vehicle was removed; add it again instead.")
@@ -63,15 +63,22 @@ def vehicle_update(*, vehicle: Vehicle, **changes) -> Vehicle:
     return _save(vehicle)
 
 
+# Apps that refer to vehicles say why one may not be removed right now (bookings: live
+# bookings). Each check returns a message, or None when it has no objection.
+RemovalCheck = Callable[[Vehicle], str | None]
+_removal_checks: list[RemovalCheck] = []
+
+
+def vehicle_add_removal_check(check: RemovalCheck) -> None:
+    if check not in _removal_checks:
+        _removal_checks.append(check)
+
+
 def vehicle_deactivate(*, vehicle: Vehicle) -> Vehicle:
     """Keeps the row (bookings refer to it) but hides it from the driver."""
-    from bookings.models import Booking
-
-    if Booking.objects.live().filter(vehicle=vehicle).exists():
-        raise Conflict(
-            "This vehicle has live bookings; cancel or finish them first.",
-            fields={"vehicle": ["Has live bookings."]},
-        )
+    for check in _removal_checks:
+        if (why := check(vehicle)) is not None:
+            raise Conflict(why, fields={"vehicle": [why]})
     vehicle.is_active = False
     vehicle.save(update_fields=["is_active"])
     return vehicle

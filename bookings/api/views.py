@@ -10,7 +10,8 @@ from rest_framework.response import Response
 
 from bookings import selectors, services
 from bookings.gate import gate_event_process, gate_facility_for_device
-from bookings.models import BookingStatus, GateDirection
+from bookings.models import GateDirection
+from bookings.states import BookingStatus
 from facilities.models import SpotKind
 from parkme.api.fields import AwareDateTimeField, OffsetDateTimeField, StrictSerializer
 from parkme.api.pagination import StandardPagination
@@ -210,8 +211,8 @@ def _transition_view(name: str, action, input_serializer=EmptyInput, throttled: 
             booking = selectors.booking_get_for_driver(driver=request.user, public_id=public_id)
             data = input_serializer(data=request.data if request.data else {})
             data.is_valid(raise_exception=True)
-            action(booking=booking, actor=request.user, **data.validated_data)
-            booking = selectors.booking_get_for_driver(driver=request.user, public_id=public_id)
+            # The service returns the booking as it committed, relations loaded.
+            booking = action(booking=booking, actor=request.user, **data.validated_data)
             return Response(BookingOutput(booking).data)
 
     TransitionView.__name__ = f"Booking{name.title().replace('-', '')}View"
@@ -223,6 +224,14 @@ BookingCancelView = _transition_view("cancel", services.booking_cancel, CancelIn
 BookingExtendView = _transition_view("extend", services.booking_extend, ExtendInput)
 BookingCheckInView = _transition_view("check-in", services.booking_check_in, throttled=False)
 BookingCheckOutView = _transition_view("check-out", services.booking_check_out, throttled=False)
+# POST bookings/{id}/<action>/
+TRANSITION_VIEWS = {
+    "confirm": BookingConfirmView,
+    "cancel": BookingCancelView,
+    "extend": BookingExtendView,
+    "check-in": BookingCheckInView,
+    "check-out": BookingCheckOutView,
+}
 
 
 class GateEventInput(StrictSerializer):

@@ -31,7 +31,6 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt",
-    "django_filters",
     "drf_spectacular",
     "django_celery_beat",
     "django_prometheus",
@@ -376,7 +375,7 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
-# --- booking rules (DESIGN.md "Booking rules") --------------------------------------------
+# --- booking rules (see docs/api.md) ------------------------------------------------------
 PARKME_BOOKING = {
     "MIN_MINUTES": env.int("BOOKING_MIN_MINUTES", default=15),
     "MAX_DAYS": env.int("BOOKING_MAX_DAYS", default=30),

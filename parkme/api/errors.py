@@ -42,6 +42,18 @@ def error_body(code: str, message: str, fields: dict | None = None) -> dict:
     return {"error": {"code": code, "message": message, "fields": fields or {}}}
 
 
+def database_unavailable(exc: Exception) -> JsonResponse:
+    """The clean 503 of a request caught by a database outage or restart (API or not);
+    the next request reconnects."""
+    logger.warning("database unavailable: %s", type(exc).__name__)
+    response = JsonResponse(
+        error_body("service_unavailable", "The database is unavailable. Please retry."),
+        status=503,
+    )
+    response["Retry-After"] = "5"
+    return response
+
+
 def _flatten(detail) -> object:
     """DRF ErrorDetail trees → plain lists of strings, keyed like the input."""
     if isinstance(detail, dict):
@@ -77,12 +89,7 @@ def exception_handler(exc: Exception, context: dict) -> Response | None:
     elif isinstance(exc, DjangoPermissionDenied):
         exc = exceptions.PermissionDenied()
     if isinstance(exc, (OperationalError, InterfaceError)):
-        logger.warning("database unavailable: %s", exc)
-        return Response(
-            error_body("service_unavailable", "The database is unavailable. Please retry."),
-            status=503,
-            headers={"Retry-After": "5"},
-        )
+        return database_unavailable(exc)  # type: ignore[return-value]
     if isinstance(exc, exceptions.ValidationError):
         return _validation_response(exc.detail)
 

@@ -34,10 +34,6 @@ class StrictSerializer(serializers.Serializer):
         return super().to_internal_value(data)
 
 
-class StrictModelSerializer(StrictSerializer, serializers.ModelSerializer):
-    pass
-
-
 class OffsetDateTimeField(serializers.DateTimeField):
     """Renders an aware datetime with its own offset (a facility's local time), not UTC."""
 

@@ -1,7 +1,7 @@
 """Rendered API responses cached in Redis as bytes, valid only while the availability
 versions of every facility they show (and the facility catalogue) are unchanged.
 
-See facilities.availability_cache. Versions are read *before* the data they describe:
+See parkme.cache_versions. Versions are read *before* the data they describe:
 a change that lands while a response is built leaves an old version in the entry, so
 the next request misses instead of trusting a stale body.
 """
@@ -17,7 +17,7 @@ from django.core.cache import cache
 from django.http import HttpResponse
 from rest_framework.renderers import JSONRenderer
 
-from facilities import availability_cache
+from parkme import cache_versions
 
 
 def cache_key(kind: str, params: object) -> str:
@@ -31,18 +31,18 @@ def lookup(key: str) -> HttpResponse | None:
     if entry is not None:
         ids = [int(i) for i in entry["versions"]]
         # Counts the hit in the same round trip; undone below if a version moved.
-        current = availability_cache.versions_and_count_hit(ids)
+        current = cache_versions.versions_and_count_hit(ids)
         if current is not None and all(current[int(i)] == v for i, v in entry["versions"].items()):
             return _response(entry["body"], "HIT")
         if current is not None:
-            availability_cache.uncount_hit()
-    availability_cache.count_miss()
+            cache_versions.uncount_hit()
+    cache_versions.count_miss()
     return None
 
 
 def read_versions(facility_ids: list[int]) -> dict[int, int]:
     """Versions to store with a response about these facilities (catalogue included)."""
-    return availability_cache.versions([availability_cache.CATALOG_ID, *facility_ids])
+    return cache_versions.versions([cache_versions.CATALOG_ID, *facility_ids])
 
 
 def store(key: str, data: dict, versions: dict[int, int], *, bypass: bool) -> HttpResponse:

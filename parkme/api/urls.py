@@ -1,8 +1,12 @@
-from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+"""Core /api/v1/ routes: accounts and tokens. config.urls composes every app's routes."""
+
+from django.urls import path
+
+from parkme.api import auth
 
 urlpatterns = [
-    path("v1/", include("parkme.api.v1")),
-    path("schema/", SpectacularAPIView.as_view(), name="schema"),
-    path("docs/", SpectacularSwaggerView.as_view(url_name="schema"), name="docs"),
+    path("auth/register/", auth.RegisterView.as_view(), name="auth-register"),
+    path("auth/token/", auth.TokenView.as_view(), name="auth-token"),
+    path("auth/token/refresh/", auth.RefreshView.as_view(), name="auth-token-refresh"),
+    path("me/", auth.MeView.as_view(), name="me"),
 ]

@@ -17,7 +17,8 @@ from django.contrib.auth.models import Group
 from django.test import Client
 from django.utils import timezone
 
-from bookings.models import Booking, BookingEvent, Notification
+from bookings.models import Booking, BookingEvent, Notification, NotificationKind
+from bookings.states import BookingStatus
 from facilities.models import Facility, RatePlan, Spot, Zone
 from parkme.models import Membership, Operator, Role, User
 from parkme.services import ROLE_GROUPS, membership_set
@@ -71,9 +72,13 @@ def build_tenant(operator: Operator, facility: Facility, *, tag: str, driver: Us
     vehicle = factories.VehicleFactory(owner=driver, plate=f"{tag}AA-{len(tag)}11")
     booking = factories.BookingFactory(spot=spot, vehicle=vehicle, driver=driver)
     event = BookingEvent.objects.create(
-        booking=booking, from_status="", to_status="confirmed", actor=driver, at=timezone.now()
+        booking=booking,
+        from_status="",
+        to_status=BookingStatus.CONFIRMED,
+        actor=driver,
+        at=timezone.now(),
     )
-    notification = Notification.objects.create(booking=booking, kind="confirmed")
+    notification = Notification.objects.create(booking=booking, kind=NotificationKind.CONFIRMED)
     member = factories.UserFactory(email=f"member-{tag.lower()}@example.test")
     membership = membership_set(user=member, operator=operator, role=Role.ATTENDANT)
     lookup = PlateLookup.objects.create(

@@ -12,7 +12,8 @@ from django.contrib.admin.models import LogEntry
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.models import BookingEvent, BookingStatus, Notification
+from bookings.models import BookingEvent, Notification, NotificationKind
+from bookings.states import BookingStatus
 from tests import factories
 from tests.admin.conftest import bookings_at
 from vehicles.models import PlateLookup
@@ -53,7 +54,7 @@ def test_filter_by_status(world, admin_a, as_user):
         spot=factories.SpotFactory(zone=world.a.zone), status=BookingStatus.CANCELLED
     )
 
-    html = listed(as_user(admin_a), status__exact="cancelled")
+    html = listed(as_user(admin_a), status__exact=BookingStatus.CANCELLED)
 
     assert cancelled.reference in html
     assert world.a.booking.reference not in html
@@ -173,7 +174,7 @@ def test_changelist_of_100_bookings_runs_a_fixed_number_of_queries(
         html = listed(client)
     # Every filter and a (recorded) plate search at once: a fixed few more.
     with django_assert_max_num_queries(10):
-        listed(client, day="today", q="AAA-111", status__exact="confirmed")
+        listed(client, day="today", q="AAA-111", status__exact=BookingStatus.CONFIRMED)
 
     assert html.count('name="_selected_action"') == 100
     assert len(hundred_rows) == len(one_row)
@@ -192,8 +193,8 @@ def test_check_in_from_the_changelist_goes_through_the_booking_engine(world, adm
     assert booking.checked_in_at is not None
     event = booking.events.get()
     assert (event.from_status, event.to_status, event.actor, event.actor_kind) == (
-        "confirmed",
-        "active",
+        BookingStatus.CONFIRMED,
+        BookingStatus.ACTIVE,
         admin_a,
         "staff",
     )
@@ -221,7 +222,7 @@ def test_cancel_with_a_reason_tells_the_driver(world, admin_a, as_user):
     booking.refresh_from_db()
     assert booking.status == BookingStatus.CANCELLED
     assert booking.events.last().reason == "Level closed for cleaning"
-    assert Notification.objects.filter(booking=booking, kind="cancelled").exists()
+    assert Notification.objects.filter(booking=booking, kind=NotificationKind.CANCELLED).exists()
 
 
 def test_cancel_without_a_reason_is_refused(world, admin_a, as_user):
@@ -276,7 +277,7 @@ def test_booking_page_shows_its_history_and_is_read_only(world, admin_a, as_user
 
     assert "History (state changes)" in html
     assert "Driver phoned in" in html
-    assert "cancelled" in html
+    assert BookingStatus.CANCELLED in html
     assert 'name="_save"' not in html
     assert "alice@example.test" in html
 
@@ -326,7 +327,7 @@ def test_export_selected_bookings_as_csv_in_local_time(world, attendant_a, as_us
             local_start.strftime("%Y-%m-%d %H:%M"),
             (local_start + timedelta(hours=2)).strftime("%Y-%m-%d %H:%M"),
             "Europe/Helsinki",
-            "confirmed",
+            BookingStatus.CONFIRMED,
             "6.00",
             "0.00",
             "EUR",

@@ -9,8 +9,8 @@ from zoneinfo import ZoneInfo
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.models import BookingStatus
-from facilities.admin_dashboard import hourly_forecast
+from bookings.dashboard import hourly_forecast
+from bookings.states import BookingStatus
 from facilities.models import SpotStatus
 from tests import factories
 

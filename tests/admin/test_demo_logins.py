@@ -1,4 +1,4 @@
-"""The demo logins of DESIGN.md behave as their roles promise in the admin."""
+"""The documented demo logins behave as their roles promise in the admin."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from parkme.demo import DEMO_PASSWORD, demo_seed
+from bookings.demo import DEMO_PASSWORD, demo_seed
 
 
 @pytest.fixture

@@ -11,7 +11,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from bookings.models import BookingStatus
+from bookings.states import BookingStatus
 from facilities.models import RatePlan, SpotStatus
 from parkme.models import Role
 from parkme.services import ROLE_GROUPS, membership_remove, membership_set

@@ -6,9 +6,9 @@ import pytest
 from django.contrib.admin.models import ADDITION, CHANGE, LogEntry
 from django.urls import reverse
 
-from facilities import availability_cache
 from facilities.models import Spot, SpotStatus
 from facilities.services import spot_bulk_create, spot_set_maintenance
+from parkme import cache_versions
 from parkme.errors import ValidationFailed
 from tests import factories
 
@@ -17,7 +17,7 @@ def test_bulk_create_makes_a_zero_padded_run_in_one_insert(
     world, django_assert_max_num_queries, django_capture_on_commit_callbacks
 ):
     zone = world.a.zone
-    version = availability_cache.versions([zone.facility_id])[zone.facility_id]
+    version = cache_versions.versions([zone.facility_id])[zone.facility_id]
 
     with (
         django_capture_on_commit_callbacks(execute=True),
@@ -37,7 +37,7 @@ def test_bulk_create_makes_a_zero_padded_run_in_one_insert(
     inserts = [q for q in captured.captured_queries if q["sql"].startswith("INSERT")]
     assert len(inserts) == 1
     # Bulk inserts send no signals: the service itself invalidates cached availability.
-    assert availability_cache.versions([zone.facility_id])[zone.facility_id] == version + 1
+    assert cache_versions.versions([zone.facility_id])[zone.facility_id] == version + 1
 
 
 def test_bulk_create_refuses_codes_already_taken_and_creates_nothing(world):
@@ -118,7 +118,7 @@ def test_attendant_cannot_add_spots(world, attendant_a, as_user):
 def test_maintenance_in_bulk_and_back(world, django_capture_on_commit_callbacks):
     facility_id = world.a.facility.pk
     spots = Spot.objects.filter(facility_id=facility_id)
-    version = availability_cache.versions([facility_id])[facility_id]
+    version = cache_versions.versions([facility_id])[facility_id]
 
     with django_capture_on_commit_callbacks(execute=True):
         changed = spot_set_maintenance(spots=spots, in_maintenance=True)
@@ -127,7 +127,7 @@ def test_maintenance_in_bulk_and_back(world, django_capture_on_commit_callbacks)
     assert changed == 2
     assert again == 0
     assert set(spots.values_list("status", flat=True)) == {SpotStatus.MAINTENANCE}
-    assert availability_cache.versions([facility_id])[facility_id] == version + 1
+    assert cache_versions.versions([facility_id])[facility_id] == version + 1
 
     assert spot_set_maintenance(spots=spots, in_maintenance=False) == 2
     assert set(spots.values_list("status", flat=True)) == {SpotStatus.AVAILABLE}

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 import pytest
 from django.urls import reverse
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking
+from bookings.states import BookingStatus
 from facilities.models import Facility, RatePlan, Spot, SpotStatus, Zone
 from parkme.models import Membership
 from tests import factories

@@ -11,6 +11,7 @@ from django.db import connections, transaction
 
 from bookings.models import Booking
 from bookings.selectors import booking_live_overlap_count
+from bookings.states import BookingStatus
 from facilities.models import Spot
 from tests.api.conftest import api_client_for, booking_body, tomorrow_at
 from tests.factories import UserFactory, VehicleFactory
@@ -160,7 +161,7 @@ def test_a_free_spot_locked_by_a_booking_in_flight_for_another_window_is_waited_
                         spot_kind="standard",
                         starts_at=evening,
                         ends_at=evening + timedelta(hours=2),
-                        status="confirmed",
+                        status=BookingStatus.CONFIRMED,
                         price="6.00",
                         currency="EUR",
                     )

@@ -8,8 +8,9 @@ from decimal import Decimal
 import pytest
 from django.utils import timezone
 
-from bookings.models import Booking, BookingEvent, BookingStatus, Notification
+from bookings.models import Booking, BookingEvent, Notification, NotificationKind
 from bookings.services import booking_check_in
+from bookings.states import BookingStatus
 from tests.api.conftest import booking_body, tomorrow_at
 from tests.factories import BookingFactory, VehicleFactory
 
@@ -28,15 +29,19 @@ def test_booking_assigns_a_spot_prices_it_and_records_event_and_notification(
     r = _book(as_user(alice), garage, alice_car, tomorrow_at(9), hours=2)
     assert r.status_code == 201, r.content
     body = r.json()
-    assert body["status"] == "confirmed"
+    assert body["status"] == BookingStatus.CONFIRMED
     assert body["spot"]["code"] in {"S1", "S2", "S3"}
     assert body["price"] == "6.00"
     assert body["currency"] == "EUR"
     assert len(body["reference"]) == 8
     assert len(body["access_code"]) == 6
     booking = Booking.objects.get(public_id=body["id"])
-    assert list(booking.events.values_list("from_status", "to_status")) == [("", "confirmed")]
-    assert list(booking.notifications.values_list("kind", "status")) == [("confirmed", "pending")]
+    assert list(booking.events.values_list("from_status", "to_status")) == [
+        ("", BookingStatus.CONFIRMED)
+    ]
+    assert list(booking.notifications.values_list("kind", "status")) == [
+        (BookingStatus.CONFIRMED, "pending")
+    ]
 
 
 def test_spot_kind_picks_that_kind(as_user, alice, garage):
@@ -73,14 +78,14 @@ def test_hold_then_confirm(as_user, alice, alice_car, garage):
     r = _book(client, garage, alice_car, tomorrow_at(9), hold=True)
     assert r.status_code == 201
     held = r.json()
-    assert held["status"] == "held"
+    assert held["status"] == BookingStatus.HELD
     assert held["hold_expires_at"] is not None
     assert not Notification.objects.exists()  # nothing to announce until confirmed
     r = client.post(f"/api/v1/bookings/{held['id']}/confirm/")
     assert r.status_code == 200, r.content
-    assert r.json()["status"] == "confirmed"
+    assert r.json()["status"] == BookingStatus.CONFIRMED
     assert r.json()["hold_expires_at"] is None
-    assert Notification.objects.filter(kind="confirmed").count() == 1
+    assert Notification.objects.filter(kind=NotificationKind.CONFIRMED).count() == 1
 
 
 def test_an_expired_hold_cannot_be_confirmed(as_user, alice, alice_car, garage):
@@ -137,10 +142,12 @@ def test_cancel_before_start_is_free_and_frees_the_spot(
         f"/api/v1/bookings/{booking['id']}/cancel/", {"reason": "plans changed"}, format="json"
     )
     assert r.status_code == 200
-    assert r.json()["status"] == "cancelled"
+    assert r.json()["status"] == BookingStatus.CANCELLED
     assert r.json()["price"] == "0.00"
-    assert Notification.objects.filter(kind="cancelled").count() == 1
-    assert BookingEvent.objects.filter(to_status="cancelled", reason="plans changed").exists()
+    assert Notification.objects.filter(kind=NotificationKind.CANCELLED).count() == 1
+    assert BookingEvent.objects.filter(
+        to_status=BookingStatus.CANCELLED, reason="plans changed"
+    ).exists()
     assert _book(as_user(bob), garage, bob_car, start).status_code == 201
 
 
@@ -195,7 +202,7 @@ def test_check_in_window_opens_15_minutes_before_start(as_user, alice, alice_car
     assert r.json()["error"]["code"] == "invalid_transition"
     r = client.post(f"/api/v1/bookings/{soon.public_id}/check-in/")
     assert r.status_code == 200
-    assert r.json()["status"] == "active"
+    assert r.json()["status"] == BookingStatus.ACTIVE
     assert r.json()["checked_in_at"] is not None
 
 
@@ -212,7 +219,7 @@ def test_check_out_after_end_plus_grace_charges_overstay(alice, alice_car, garag
     )
     r = as_user(alice).post(f"/api/v1/bookings/{booking.public_id}/check-out/")
     assert r.status_code == 200
-    assert r.json()["status"] == "completed"
+    assert r.json()["status"] == BookingStatus.COMPLETED
     assert r.json()["overstay_fee"] == "6.00"  # 90 min past the end: 2 started hours
 
 
@@ -255,7 +262,9 @@ def test_list_filters_by_status_and_local_date(as_user, alice, alice_car, garage
     client = as_user(alice)
     ids = lambda r: [b["id"] for b in r.json()["results"]]  # noqa: E731
     assert ids(client.get("/api/v1/bookings/")) == [str(b2.public_id), str(b1.public_id)]
-    assert ids(client.get("/api/v1/bookings/", {"status": "confirmed"})) == [str(b1.public_id)]
+    assert ids(client.get("/api/v1/bookings/", {"status": BookingStatus.CONFIRMED})) == [
+        str(b1.public_id)
+    ]
     local_day = d1.astimezone(garage.tz).date()
     r = client.get(
         "/api/v1/bookings/", {"date_from": local_day.isoformat(), "date_to": local_day.isoformat()}

@@ -6,8 +6,8 @@ from datetime import timedelta
 
 import pytest
 
-from bookings.models import BookingStatus
-from facilities.availability_cache import stats
+from bookings.states import BookingStatus
+from parkme.cache_versions import stats
 from tests.api.conftest import booking_body, tomorrow_at
 from tests.factories import (
     BookingFactory,

@@ -7,7 +7,8 @@ from datetime import timedelta
 import pytest
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus, GateEvent
+from bookings.models import Booking, GateEvent
+from bookings.states import BookingStatus
 from parkme.models import Role
 from parkme.services import membership_set
 from tests.api.conftest import api_client_for
@@ -46,7 +47,7 @@ def test_entry_with_a_booking_in_its_window_checks_in_and_opens(gate, garage):
     assert r.json()["booking"]["reference"] == booking.reference
     booking.refresh_from_db()
     assert booking.status == BookingStatus.ACTIVE
-    assert booking.events.filter(to_status="active", actor_kind="device").exists()
+    assert booking.events.filter(to_status=BookingStatus.ACTIVE, actor_kind="device").exists()
     assert GateEvent.objects.get().action == "open"
 
 
@@ -69,19 +70,19 @@ def test_exit_checks_out_with_overstay_fee(gate, garage):
     [
         ("none", "entry", "no_booking"),
         ("too_early", "entry", "too_early"),
-        ("held", "entry", "not_confirmed"),
-        ("active", "entry", "already_inside"),
+        (BookingStatus.HELD, "entry", "not_confirmed"),
+        (BookingStatus.ACTIVE, "entry", "already_inside"),
         ("none", "exit", "no_active_booking"),
-        ("confirmed", "exit", "no_active_booking"),
+        (BookingStatus.CONFIRMED, "exit", "no_active_booking"),
     ],
 )
 def test_anything_else_is_denied_with_a_reason(gate, garage, setup, direction, reason):
     now = timezone.now()
     if setup == "too_early":
         _booking_now(garage, starts_at=now + timedelta(hours=2), ends_at=now + timedelta(hours=3))
-    elif setup == "held":
+    elif setup == BookingStatus.HELD:
         _booking_now(garage, status=BookingStatus.HELD)
-    elif setup in ("active", "confirmed"):
+    elif setup in (BookingStatus.ACTIVE, BookingStatus.CONFIRMED):
         b = _booking_now(garage)
         Booking.objects.filter(pk=b.pk).update(status=setup)
     before = list(Booking.objects.values_list("status", flat=True))

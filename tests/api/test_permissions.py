@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking
+from bookings.states import BookingStatus
 from tests.factories import BookingFactory, VehicleFactory
 
 pytestmark = pytest.mark.django_db

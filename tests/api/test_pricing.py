@@ -1,4 +1,4 @@
-"""DESIGN.md's price rule: each started hour at the hourly rate, each day capped."""
+"""The price rule: each started hour at the hourly rate, each day capped."""
 
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal

@@ -8,8 +8,9 @@ from django.core.management import call_command
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 
-from bookings.models import Booking, BookingEvent, BookingStatus, Notification
-from parkme.schedules import PREFIX, SCHEDULES
+from bookings.models import Booking, BookingEvent, Notification
+from bookings.schedules import PREFIX, SCHEDULES
+from bookings.states import BookingStatus
 from tests.background.conftest import minutes
 
 
@@ -72,7 +73,10 @@ def test_expire_bookings_dry_run_says_what_it_would_do_and_changes_nothing(book)
     assert f"would expire 1 timed-out hold(s): {hold.reference}" in out
     assert f"would expire 1 no-show(s): {no_show.reference}" in out
     assert "would flag 0 overstay(s)" in out
-    assert set(Booking.objects.values_list("status", flat=True)) == {"held", "confirmed"}
+    assert set(Booking.objects.values_list("status", flat=True)) == {
+        BookingStatus.HELD,
+        BookingStatus.CONFIRMED,
+    }
     assert not BookingEvent.objects.exists()
     assert not Notification.objects.exists()
 
@@ -86,5 +90,5 @@ def test_expire_bookings_runs_the_sweeps_now(book):
 
     assert "did expire 1 timed-out hold(s)" in out
     assert "did expire 1 no-show(s) (1 notification(s) queued)" in out
-    assert set(Booking.objects.values_list("status", flat=True)) == {"expired"}
-    assert no_show.notifications.get().kind == "expired"
+    assert set(Booking.objects.values_list("status", flat=True)) == {BookingStatus.EXPIRED}
+    assert no_show.notifications.get().kind == BookingStatus.EXPIRED

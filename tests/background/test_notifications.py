@@ -14,13 +14,13 @@ from django.utils import timezone
 from bookings import notifications
 from bookings.models import (
     Booking,
-    BookingStatus,
     Notification,
     NotificationKind,
     NotificationStatus,
 )
 from bookings.notifications import Outcome
 from bookings.outbox import outbox_add
+from bookings.states import BookingStatus
 from config.celery import app as celery_app
 from tests.background.conftest import book_through_the_engine, purge_test_queues
 

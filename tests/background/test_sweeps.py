@@ -15,11 +15,11 @@ from bookings import sweeps
 from bookings.models import (
     Booking,
     BookingEvent,
-    BookingStatus,
     Notification,
     NotificationKind,
 )
-from facilities.availability_cache import versions
+from bookings.states import BookingStatus
+from parkme.cache_versions import versions
 from tests import factories
 from tests.background.conftest import minutes
 
@@ -33,7 +33,7 @@ def test_timed_out_hold_is_expired_and_frees_the_spot(
     before = versions([garage.id])[garage.id]
 
     with django_capture_on_commit_callbacks(execute=True):
-        result = sweeps.sweep_expire_holds(now=now)
+        result = sweeps.sweep_run("expire_holds", now=now)
 
     assert result.count == 1
     due.refresh_from_db()
@@ -41,7 +41,7 @@ def test_timed_out_hold_is_expired_and_frees_the_spot(
     assert due.status == BookingStatus.EXPIRED
     assert still_held.status == BookingStatus.HELD
     event = due.events.get()
-    assert (event.from_status, event.to_status) == ("held", "expired")
+    assert (event.from_status, event.to_status) == (BookingStatus.HELD, BookingStatus.EXPIRED)
     assert event.actor is None
     assert event.actor_kind == "system"
     assert event.at == now
@@ -67,7 +67,7 @@ def test_no_show_expires_only_after_the_facilitys_grace(garage, book):
         status=BookingStatus.ACTIVE, starts_at=now - minutes(60), ends_at=now + minutes(60)
     )
 
-    result = sweeps.sweep_expire_no_shows(now=now)
+    result = sweeps.sweep_run("expire_no_shows", now=now)
 
     assert result.count == 2
     statuses = dict(
@@ -94,12 +94,15 @@ def test_sweep_run_twice_expires_each_booking_once(book):
     now = timezone.now()
     due = [book(starts_at=now - timedelta(hours=3 + i), ends_at=now) for i in range(5)]
 
-    first = sweeps.sweep_expire_no_shows(now=now, batch_size=2)
-    second = sweeps.sweep_expire_no_shows(now=now + minutes(1), batch_size=2)
+    first = sweeps.sweep_run("expire_no_shows", now=now, batch_size=2)
+    second = sweeps.sweep_run("expire_no_shows", now=now + minutes(1), batch_size=2)
 
     assert (first.count, second.count) == (5, 0)
     for booking in due:
-        assert BookingEvent.objects.filter(booking=booking, to_status="expired").count() == 1
+        assert (
+            BookingEvent.objects.filter(booking=booking, to_status=BookingStatus.EXPIRED).count()
+            == 1
+        )
         assert Notification.objects.filter(booking=booking).count() == 1
 
 
@@ -137,7 +140,7 @@ def test_two_concurrent_sweeps_expire_each_booking_once(garage):
     def sweep() -> None:
         try:
             start.wait(timeout=10)
-            counts.append(sweeps.sweep_expire_no_shows(now=now, batch_size=20).count)
+            counts.append(sweeps.sweep_run("expire_no_shows", now=now, batch_size=20).count)
         except BaseException as exc:  # noqa: BLE001 - reported by the main thread
             errors.append(exc)
         finally:
@@ -152,9 +155,9 @@ def test_two_concurrent_sweeps_expire_each_booking_once(garage):
     assert not errors
     assert sum(counts) == 300  # no booking was done by both
     assert Booking.objects.filter(pk__in=ids, status=BookingStatus.EXPIRED).count() == 300
-    per_booking = BookingEvent.objects.filter(booking_id__in=ids, to_status="expired").values_list(
-        "booking_id", flat=True
-    )
+    per_booking = BookingEvent.objects.filter(
+        booking_id__in=ids, to_status=BookingStatus.EXPIRED
+    ).values_list("booking_id", flat=True)
     assert sorted(per_booking) == sorted(ids)
     notified = Notification.objects.filter(booking_id__in=ids, kind=NotificationKind.EXPIRED)
     assert sorted(notified.values_list("booking_id", flat=True)) == sorted(ids)
@@ -169,7 +172,7 @@ def test_sweep_over_1000_due_bookings_costs_six_queries_per_batch(
     # Per batch of 500, one transaction: BEGIN, claim (SELECT … FOR UPDATE SKIP LOCKED),
     # UPDATE, events, outbox rows, COMMIT; then one transaction whose claim comes back empty.
     with django_assert_num_queries(2 * 6 + 3):
-        result = sweeps.sweep_expire_no_shows(batch_size=500)
+        result = sweeps.sweep_run("expire_no_shows", batch_size=500)
 
     assert result.count == 1000
     assert Booking.objects.filter(pk__in=ids, status=BookingStatus.EXPIRED).count() == 1000
@@ -189,7 +192,7 @@ def test_hold_sweep_over_1000_due_bookings_costs_five_queries_per_batch(
     # BEGIN, claim, UPDATE, events, COMMIT per batch (a hold expires silently), then the empty
     # claim's transaction.
     with django_assert_num_queries(2 * 5 + 3):
-        result = sweeps.sweep_expire_holds(batch_size=500)
+        result = sweeps.sweep_run("expire_holds", batch_size=500)
 
     assert result.count == 1000
     assert not Booking.objects.filter(pk__in=ids, status=BookingStatus.HELD).exists()
@@ -204,8 +207,8 @@ def test_overstay_is_flagged_once_and_only_after_grace(book):
         status=BookingStatus.ACTIVE, starts_at=now - minutes(120), ends_at=now - minutes(10)
     )
 
-    assert sweeps.sweep_flag_overstays(now=now).count == 1
-    assert sweeps.sweep_flag_overstays(now=now + minutes(5)).count == 0
+    assert sweeps.sweep_run("flag_overstays", now=now).count == 1
+    assert sweeps.sweep_run("flag_overstays", now=now + minutes(5)).count == 0
 
     flags = Notification.objects.filter(kind=NotificationKind.OVERSTAY)
     assert list(flags.values_list("booking_id", flat=True)) == [overstaying.pk]
@@ -224,10 +227,10 @@ def test_reminders_go_out_once_in_their_window(book):
     )
     Booking.objects.exclude(pk=booked_just_now.pk).update(created_at=now - timedelta(days=1))
 
-    assert sweeps.sweep_start_reminders(now=now).count == 1
-    assert sweeps.sweep_ending_soon(now=now).count == 1
-    assert sweeps.sweep_start_reminders(now=now + minutes(1)).count == 0
-    assert sweeps.sweep_ending_soon(now=now + minutes(1)).count == 0
+    assert sweeps.sweep_run("start_reminders", now=now).count == 1
+    assert sweeps.sweep_run("ending_soon", now=now).count == 1
+    assert sweeps.sweep_run("start_reminders", now=now + minutes(1)).count == 0
+    assert sweeps.sweep_run("ending_soon", now=now + minutes(1)).count == 0
 
     sent = set(Notification.objects.values_list("booking_id", "kind"))
     assert sent == {
@@ -252,12 +255,16 @@ def test_old_ended_bookings_lose_personal_data_but_keep_the_money(book, caplog):
         ends_at=now - timedelta(days=30),
     )
     BookingEvent.objects.create(
-        booking=old, from_status="", to_status="confirmed", actor=old.driver, at=old.starts_at
+        booking=old,
+        from_status="",
+        to_status=BookingStatus.CONFIRMED,
+        actor=old.driver,
+        at=old.starts_at,
     )
 
     with caplog.at_level("INFO"):
-        assert sweeps.sweep_anonymize(now=now).count == 1
-        assert sweeps.sweep_anonymize(now=now).count == 0
+        assert sweeps.sweep_run("anonymize", now=now).count == 1
+        assert sweeps.sweep_run("anonymize", now=now).count == 0
 
     old.refresh_from_db()
     recent.refresh_from_db()

@@ -15,11 +15,11 @@ from bookings import tasks
 from bookings.models import (
     Booking,
     BookingEvent,
-    BookingStatus,
     Notification,
     NotificationKind,
     NotificationStatus,
 )
+from bookings.states import BookingStatus
 from facilities.models import OccupancyRollup
 from tests.background.conftest import book_through_the_engine, minutes, wait_for
 from tests.background.mailbox import read_log
@@ -205,4 +205,4 @@ def test_refusing_mail_server_means_retries_then_failed_and_the_booking_is_untou
     assert booking.status == BookingStatus.CONFIRMED
     assert list(
         BookingEvent.objects.filter(booking=booking).values_list("to_status", flat=True)
-    ) == ["confirmed"]
+    ) == [BookingStatus.CONFIRMED]

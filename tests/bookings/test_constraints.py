@@ -8,7 +8,8 @@ from decimal import Decimal
 import pytest
 from django.db import IntegrityError, transaction
 
-from bookings.models import Booking, BookingStatus, Notification
+from bookings.models import Booking, Notification, NotificationKind
+from bookings.states import BookingStatus
 from facilities.models import RatePlan, Spot
 from tests.factories import (
     BookingFactory,
@@ -121,10 +122,10 @@ def test_membership_role_must_be_known():
 
 def test_one_notification_per_booking_and_kind():
     booking = BookingFactory()
-    Notification.objects.create(booking=booking, kind="confirmed")
+    Notification.objects.create(booking=booking, kind=NotificationKind.CONFIRMED)
     _refused(
         "notification_once_per_kind",
-        lambda: Notification.objects.create(booking=booking, kind="confirmed"),
+        lambda: Notification.objects.create(booking=booking, kind=NotificationKind.CONFIRMED),
     )
 
 

@@ -8,7 +8,8 @@ import pytest
 from django.db import connection
 from django.utils import timezone
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking
+from bookings.states import BookingStatus
 from facilities.models import Spot
 from tests.factories import FacilityFactory, UserFactory, ZoneFactory
 from vehicles.models import Vehicle

@@ -9,7 +9,8 @@ import pytest
 from django.db import IntegrityError, OperationalError, connection, connections, transaction
 from django.db.utils import DatabaseError
 
-from bookings.models import Booking, BookingStatus
+from bookings.models import Booking
+from bookings.states import BookingStatus
 from tests.factories import BookingFactory, SpotFactory, VehicleFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)

@@ -8,7 +8,7 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import expect
 
-from bookings.models import BookingStatus
+from bookings.states import BookingStatus
 from tests import factories
 
 pytestmark = pytest.mark.e2e

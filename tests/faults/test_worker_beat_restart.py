@@ -20,11 +20,11 @@ from bookings import tasks
 from bookings.models import (
     Booking,
     BookingEvent,
-    BookingStatus,
     Notification,
     NotificationKind,
     NotificationStatus,
 )
+from bookings.states import BookingStatus
 from tests import factories
 from tests.background import conftest as background
 from tests.background.conftest import minutes, now, wait_for

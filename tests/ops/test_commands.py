@@ -11,7 +11,7 @@ from django.contrib.auth import authenticate
 from django.core.management import CommandError, call_command
 from moto import mock_aws
 
-from bookings.models import BookingStatus
+from bookings.states import BookingStatus
 from parkme.models import Membership, Operator, Role
 from tests import factories
 

@@ -2,15 +2,18 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 
 import pytest
 import redis
 from django.conf import settings
 from django.core.cache import cache
 from django.test import override_settings
+from django.utils import timezone
 from prometheus_client.parser import text_string_to_metric_families
 
-from bookings.models import BookingStatus, Notification
+from bookings.models import Notification, NotificationKind
+from bookings.states import BookingStatus
 from facilities.models import SpotStatus
 from parkme.metrics import record_booking_created, record_booking_refused
 from tests import factories
@@ -63,10 +66,16 @@ def test_parkme_series_show_bookings_occupancy_and_the_outbox(client, facility_a
     zone = factories.ZoneFactory(facility=facility_a)
     spots = factories.SpotFactory.create_batch(3, zone=zone)
     factories.SpotFactory(zone=zone, status=SpotStatus.MAINTENANCE)
-    parked = factories.BookingFactory(spot=spots[0], status=BookingStatus.ACTIVE)
-    later = factories.BookingFactory(spot=spots[1])
-    Notification.objects.create(booking=parked, kind="confirmed", status="sent")
-    Notification.objects.create(booking=later, kind="confirmed", status="pending")
+    now = timezone.now()
+    parked = factories.BookingFactory(
+        spot=spots[0],
+        status=BookingStatus.ACTIVE,
+        starts_at=now - timedelta(hours=1),
+        ends_at=now + timedelta(hours=1),
+    )
+    later = factories.BookingFactory(spot=spots[1])  # tomorrow: not occupying now
+    Notification.objects.create(booking=parked, kind=NotificationKind.CONFIRMED, status="sent")
+    Notification.objects.create(booking=later, kind=NotificationKind.CONFIRMED, status="pending")
     Notification.objects.create(booking=later, kind="reminder_start", status="pending")
     Notification.objects.create(booking=parked, kind="ending_soon", status="failed")
     record_booking_created()

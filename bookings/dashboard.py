@@ -1,7 +1,7 @@
 """Occupancy dashboard of one facility for its staff, in the facility's time zone.
 
-Occupancy is derived from live bookings overlapping a moment, never stored on spots (and
-this does not depend on any hourly roll-up table: it shows what is booked right now).
+Occupancy comes from bookings.occupancy (the definition every page shares), never from
+spots, and not from the hourly roll-up table: it shows what is booked right now.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ from datetime import UTC, datetime, time, timedelta
 
 from django.db.models import Count, Q
 
-from bookings.models import LIVE_STATUSES, Booking, BookingStatus
-from facilities.models import Facility, Spot, SpotStatus
+from bookings.models import Booking
+from bookings.occupancy import capacity_by_facility, occupancy_by_facility, occupied_now
+from bookings.states import OCCUPYING
+from facilities.models import Facility, SpotStatus
 
 HOURS_AHEAD = 24
-# Statuses an attendant still expects at the gate, or saw pass through it today.
-GATE_STATUSES = [*(s.value for s in LIVE_STATUSES), BookingStatus.COMPLETED.value]
 
 # Chart geometry (SVG user units).
 CHART_WIDTH = 720
@@ -66,12 +66,10 @@ def zone_occupancy(*, facility: Facility, now: datetime) -> list[ZoneOccupancy]:
             "spots", filter=Q(spots__is_active=True, spots__status=SpotStatus.MAINTENANCE)
         ),
     ).order_by("level", "name")
-    occupied = dict(
-        Booking.objects.live()
-        .filter(facility=facility, starts_at__lte=now, ends_at__gt=now)
-        .values_list("spot__zone_id")
-        .annotate(n=Count("spot_id", distinct=True))
-    )
+    occupied = {
+        key.zone_id: spots
+        for key, spots in occupied_now(facility_ids=[facility.pk], at=now).items()
+    }
     return [
         ZoneOccupancy(
             name=z.name,
@@ -92,19 +90,14 @@ def hourly_forecast(*, facility: Facility, now: datetime) -> tuple[list[datetime
     # arithmetic, which would skip or repeat an hour on daylight-saving days.
     start = local_hour.astimezone(UTC)
     utc_hours = [start + timedelta(hours=i) for i in range(HOURS_AHEAD)]
-    windows = list(
-        Booking.objects.live()
-        .filter(
-            facility=facility,
-            starts_at__lt=start + timedelta(hours=HOURS_AHEAD),
-            ends_at__gt=start,
-        )
-        .values_list("spot_id", "starts_at", "ends_at")
+    usage = occupancy_by_facility(
+        facility_ids=[facility.pk],
+        intervals=[(hour, hour + timedelta(hours=1)) for hour in utc_hours],
     )
-    booked = []
-    for hour in utc_hours:
-        hour_end = hour + timedelta(hours=1)
-        booked.append(len({spot for spot, s, e in windows if s < hour_end and e > hour}))
+    booked = [
+        usage[(facility.pk, i)].spots if (facility.pk, i) in usage else 0
+        for i in range(len(utc_hours))
+    ]
     return [hour.astimezone(tz) for hour in utc_hours], booked
 
 
@@ -154,9 +147,8 @@ def gate_day(*, facility: Facility, now: datetime) -> dict:
     today = now.astimezone(tz).date()
     day_start = datetime.combine(today, time.min, tzinfo=tz)
     day_end = datetime.combine(today + timedelta(days=1), time.min, tzinfo=tz)
-    base = Booking.objects.filter(facility=facility, status__in=GATE_STATUSES).select_related(
-        "spot"
-    )
+    # The bookings an attendant still expects at the gate, or saw pass through it today.
+    base = Booking.objects.filter(OCCUPYING, facility=facility).select_related("spot")
     arrivals = base.filter(starts_at__gte=day_start, starts_at__lt=day_end).order_by("starts_at")
     departures = base.filter(ends_at__gte=day_start, ends_at__lt=day_end).order_by("ends_at")
     return {"day": today, "arrivals": list(arrivals), "departures": list(departures)}
@@ -164,9 +156,7 @@ def gate_day(*, facility: Facility, now: datetime) -> dict:
 
 def dashboard_context(*, facility: Facility, now: datetime) -> dict:
     zones = zone_occupancy(facility=facility, now=now)
-    capacity = Spot.objects.filter(
-        facility=facility, is_active=True, status=SpotStatus.AVAILABLE
-    ).count()
+    capacity = capacity_by_facility(facility_ids=[facility.pk])[facility.pk]
     hours, booked = hourly_forecast(facility=facility, now=now)
     local_now = now.astimezone(facility.tz)
     return {

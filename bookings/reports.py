@@ -1,8 +1,8 @@
 """Occupancy report: per facility and local calendar day, how much of the capacity was booked.
 
 Days run from local midnight to local midnight in the facility's time zone, so a
-daylight-saving day has 23 or 25 hours of capacity. A booking occupies its spot from
-``starts_at`` to ``ends_at`` while confirmed, active or completed.
+daylight-saving day has 23 or 25 hours of capacity. What counts as occupied, and the
+capacity (bookable spots), are bookings.occupancy's one definition.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from datetime import UTC, date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import TextIO
 
-from bookings.models import Booking, BookingStatus
+from bookings.occupancy import capacity_by_facility, occupancy_by_facility
 from facilities.models import Facility
 
-OCCUPYING = (BookingStatus.CONFIRMED, BookingStatus.ACTIVE, BookingStatus.COMPLETED)
 COLUMNS = [
     "date",
     "operator",
@@ -78,29 +77,19 @@ def occupancy_report(*, facility: Facility, date_from: date, date_to: date) -> l
         )
         for d in days
     ]
-    spots = facility.spots.filter(is_active=True).count()
-    bookings = list(
-        Booking.objects.filter(facility=facility, status__in=OCCUPYING)
-        .overlapping(bounds[0][0], bounds[-1][1])
-        .values_list("starts_at", "ends_at")
-    )
+    spots = capacity_by_facility(facility_ids=[facility.pk])[facility.pk]
+    usage = occupancy_by_facility(facility_ids=[facility.pk], intervals=bounds)
     rows = []
-    for day, (start, end) in zip(days, bounds, strict=True):
-        booked = timedelta()
-        count = 0
-        for starts_at, ends_at in bookings:
-            overlap = min(ends_at, end) - max(starts_at, start)
-            if overlap > timedelta():
-                booked += overlap
-                count += 1
+    for n, (day, (start, end)) in enumerate(zip(days, bounds, strict=True)):
+        used = usage.get((facility.pk, n))
         rows.append(
             OccupancyRow(
                 day=day,
                 operator=facility.operator.slug,
                 facility=facility.slug,
                 spots=spots,
-                bookings=count,
-                booked_hours=_hours(booked),
+                bookings=used.bookings if used else 0,
+                booked_hours=_hours(timedelta(seconds=used.spot_seconds if used else 0)),
                 capacity_hours=_hours((end - start) * spots),
             )
         )

@@ -7,9 +7,9 @@ from datetime import date
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from bookings.reports import occupancy_report, occupancy_report_csv
 from facilities.models import Facility
 from parkme.backups import BackupError, s3_client, split_s3_url
-from parkme.reports import occupancy_report, occupancy_report_csv
 
 
 def _date(value: str) -> date:

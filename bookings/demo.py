@@ -11,7 +11,7 @@ from parkme.models import Operator, Role, User
 from parkme.services import membership_set
 from vehicles.models import Vehicle
 
-DEMO_PASSWORD = "parkme-demo"  # noqa: S105 - public by design (DESIGN.md demo logins)
+DEMO_PASSWORD = "parkme-demo"  # noqa: S105 - public by design (the documented demo logins)
 
 OPERATORS = {
     "Demo Central Parking": [

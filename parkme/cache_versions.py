@@ -1,4 +1,4 @@
-"""Per-facility availability versions for response caching.
+"""Per-facility versions for response caching (what the API shows of a facility).
 
 Cached search and detail responses remember the versions of the facilities they show; any
 change to a facility's bookings or spots bumps its version in `transaction.on_commit`, so
@@ -13,6 +13,7 @@ from collections.abc import Iterable
 
 from django.core.cache import cache
 from django.db import transaction
+from django_redis import get_redis_connection
 
 logger = logging.getLogger(__name__)
 
@@ -30,7 +31,7 @@ def _mget(keys: list[str]) -> list[int]:
     if not keys:
         return []
     try:
-        raw = cache.client.get_client(write=False).mget([cache.make_key(k) for k in keys])
+        raw = get_redis_connection("default", write=False).mget([cache.make_key(k) for k in keys])
     except Exception:  # noqa: BLE001 - unknown versions: callers will not cache
         return [-1] * len(keys)
     return [int(v) if v is not None else 0 for v in raw]
@@ -48,7 +49,7 @@ def catalog_version() -> int:
 def _incr(key: str) -> None:
     """Raw Redis INCR (atomic, creates the key at 1); django-redis would pickle values."""
     try:
-        cache.client.get_client(write=True).incr(cache.make_key(key))
+        get_redis_connection("default", write=True).incr(cache.make_key(key))
     except Exception:  # noqa: BLE001 - a failing Redis only costs cache hits
         logger.warning("availability cache unavailable; %s not bumped", key)
 
@@ -79,7 +80,7 @@ def versions_and_count_hit(facility_ids: Iterable[int]) -> dict[int, int] | None
     ids = list(facility_ids)
     keys = [cache.make_key(_key(i)) for i in ids]
     try:
-        pipe = cache.client.get_client(write=False).pipeline(transaction=False)
+        pipe = get_redis_connection("default", write=False).pipeline(transaction=False)
         if keys:
             pipe.mget(keys)
         pipe.incr(cache.make_key(HITS_KEY))
@@ -92,7 +93,7 @@ def versions_and_count_hit(facility_ids: Iterable[int]) -> dict[int, int] | None
 
 def uncount_hit() -> None:
     try:
-        cache.client.get_client(write=True).decr(cache.make_key(HITS_KEY))
+        get_redis_connection("default", write=True).decr(cache.make_key(HITS_KEY))
     except Exception:  # noqa: BLE001 - stats are best effort
         return
 
@@ -103,7 +104,7 @@ def count_miss() -> None:
 
 def stats() -> dict[str, int]:
     try:
-        client = cache.client.get_client(write=False)
+        client = get_redis_connection("default", write=False)
         hits, misses = client.mget([cache.make_key(HITS_KEY), cache.make_key(MISSES_KEY)])
     except Exception:  # noqa: BLE001 - stats are best effort
         return {"hits": 0, "misses": 0}

@@ -1,4 +1,4 @@
-"""Install ParkMe's Celery beat schedules (parkme/schedules.py) into the database.
+"""Install ParkMe's Celery beat schedules (bookings/schedules.py) into the database.
 
 Idempotent: creates missing schedules, resets changed ones to the registry, and removes
 ParkMe schedules (names starting with the registry's prefix) that are no longer defined.
@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from parkme.schedules import PREFIX, SCHEDULES, Schedule
+from bookings.schedules import PREFIX, SCHEDULES, Schedule
 
 CRONTAB_DEFAULTS = {
     "minute": "*",

@@ -1,7 +1,7 @@
 from django.conf import settings
 from django.core.management.base import BaseCommand, CommandError
 
-from parkme.demo import DEMO_PASSWORD, USERS, demo_seed
+from bookings.demo import DEMO_PASSWORD, USERS, demo_seed
 
 
 class Command(BaseCommand):

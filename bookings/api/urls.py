@@ -1,0 +1,23 @@
+from django.urls import path
+
+from bookings.api import facility_views, views
+
+urlpatterns = [
+    path("facilities/", facility_views.FacilitySearchView.as_view(), name="facilities"),
+    path(
+        "facilities/<int:facility_id>/",
+        facility_views.FacilityDetailView.as_view(),
+        name="facility",
+    ),
+    path("bookings/", views.BookingListCreateView.as_view(), name="bookings"),
+    path("bookings/<uuid:public_id>/", views.BookingDetailView.as_view(), name="booking"),
+    *(
+        path(
+            f"bookings/<uuid:public_id>/{action}/",
+            view.as_view(),
+            name=f"booking-{action}",
+        )
+        for action, view in views.TRANSITION_VIEWS.items()
+    ),
+    path("operator/gate-events/", views.GateEventView.as_view(), name="gate-events"),
+]
