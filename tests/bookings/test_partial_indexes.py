@@ -63,17 +63,18 @@ def _bulk_load(now):
                    %(base)s + (i / %(spots)s) * interval '3 hours',
                    %(base)s + (i / %(spots)s) * interval '3 hours' + interval '2 hours',
                    st.status, 6, 'EUR', '000000',
-                   CASE WHEN st.status = 'held' THEN now() + interval '5 minutes' END,
+                   CASE WHEN st.status = %(held)s THEN now() + interval '5 minutes' END,
                    0, '', now(), now()
             FROM generate_series(0, %(n)s - 1) AS i
             JOIN s ON s.n = i %% %(spots)s
             JOIN v ON v.n = i %% %(spots)s
             CROSS JOIN LATERAL (SELECT CASE
-                WHEN i %% 100 = 0 THEN 'held' WHEN i %% 100 = 1 THEN 'confirmed'
-                WHEN i %% 100 = 2 THEN 'active' WHEN i %% 100 < 10 THEN 'cancelled'
-                ELSE 'completed' END AS status) st
+                WHEN i %% 100 = 0 THEN %(held)s WHEN i %% 100 = 1 THEN %(confirmed)s
+                WHEN i %% 100 = 2 THEN %(active)s WHEN i %% 100 < 10 THEN %(cancelled)s
+                ELSE %(completed)s END AS status) st
             """,
             {
+                **{status.value: status.value for status in BookingStatus},
                 "owner": owner.id,
                 "facility": facility.id,
                 "other": other.id,

@@ -1,6 +1,6 @@
 """Beat and the worker killed (SIGKILL) while a burst of no-shows is being expired, more
 bookings falling due while both are down, then both restarted: every booking is expired
-once, every driver gets one "expired" e-mail, nothing is lost and nothing is doubled.
+once, every driver gets one no-show e-mail, nothing is lost and nothing is doubled.
 
 Real processes on the test database and the test Redis broker: `celery worker` (the
 tests/background machinery) and `celery beat` with the DatabaseScheduler, driven by a
@@ -168,7 +168,7 @@ def test_beat_and_worker_killed_mid_burst_lose_and_double_nothing(garage, start_
         (pk, BookingStatus.CONFIRMED, BookingStatus.EXPIRED) for pk in everyone
     ]
 
-    # Exactly one "expired" notification per booking, every one of them sent.
+    # Exactly one no-show notification per booking, every one of them sent.
     notifications = dict(Notification.objects.values_list("pk", "booking_id"))
     assert sorted(notifications.values()) == everyone
     assert set(Notification.objects.values_list("kind", flat=True)) == {NotificationKind.EXPIRED}

@@ -6,6 +6,8 @@ from __future__ import annotations
 
 from django.db import connection, transaction
 
+from bookings.states import BookingStatus
+
 FACILITIES = 200
 SPOTS_PER_FACILITY = 100
 BOOKINGS_PER_SPOT = 10
@@ -107,7 +109,7 @@ def seed() -> None:
             SELECT gen_random_uuid(), 'B' || lpad(to_hex(s.id * 16 + k), 9, '0'),
                    v.owner_id, v.id, s.facility_id, s.id, s.kind, t.starts_at,
                    t.starts_at + (2 + (s.id + k) %% 5) * interval '1 hour',
-                   CASE WHEN t.starts_at < now() THEN 'completed' ELSE 'confirmed' END,
+                   CASE WHEN t.starts_at < now() THEN %(past_status)s ELSE %(future_status)s END,
                    10.50, 'EUR', '000000', 0, '', now(), now()
             FROM facilities_spot s
             JOIN vehicles_vehicle v ON v.plate_normalized = 'H' || s.id
@@ -118,7 +120,11 @@ def seed() -> None:
                        AS starts_at
             ) t
             """,
-            {"k": BOOKINGS_PER_SPOT},
+            {
+                "k": BOOKINGS_PER_SPOT,
+                "past_status": BookingStatus.COMPLETED.value,
+                "future_status": BookingStatus.CONFIRMED.value,
+            },
         )
         # Drivers who book during the benchmark: one car each, no bookings yet.
         c.execute(
