@@ -43,7 +43,7 @@ def gate_facility_for_device(*, device: User, facility_id: int) -> Facility:
     """Only gate devices of the facility's own operator; anything else is 403, and an
     unknown facility answers the same so that ids of other operators reveal nothing."""
     facility = (
-        Facility.objects.for_staff(device, roles=DEVICE_ROLES)
+        Facility.objects.for_staff(device, roles=DEVICE_ROLES, superuser_sees_all=False)
         .filter(pk=facility_id, is_active=True)
         .first()
     )

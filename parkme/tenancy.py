@@ -41,11 +41,13 @@ def operator_ids(
     roles: Collection[str],
     *,
     memberships: dict[int, str] | None = None,
+    superuser_sees_all: bool = True,
 ) -> list[int] | None:
     """Operators where the user holds one of ``roles``; None means every operator
-    (superuser). ``memberships`` lets a caller that already read them (the admin, once per
+    (a superuser, unless ``superuser_sees_all`` is off: a gate answers only its operator's
+    devices). ``memberships`` lets a caller that already read them (the admin, once per
     request) skip the query."""
-    if user.is_authenticated and user.is_superuser:
+    if superuser_sees_all and user.is_authenticated and user.is_superuser:
         return None
     held = roles_by_operator(user) if memberships is None else memberships
     return sorted(operator for operator, role in held.items() if role in roles)
@@ -58,10 +60,11 @@ def scope(
     roles: Collection[str],
     operator_path: str,
     memberships: dict[int, str] | None = None,
+    superuser_sees_all: bool = True,
 ) -> models.QuerySet[_M]:
     """Rows of ``queryset`` whose operator (reached through ``operator_path``) the user
     holds one of ``roles`` in."""
-    ids = operator_ids(user, roles, memberships=memberships)
+    ids = operator_ids(user, roles, memberships=memberships, superuser_sees_all=superuser_sees_all)
     if ids is None:
         return queryset
     return queryset.filter(**{f"{operator_path}__in": ids})
@@ -76,6 +79,16 @@ class TenantQuerySet(models.QuerySet[_M]):
         return self.filter(**{self.operator_path: operator})
 
     def for_staff(
-        self, user: User | AnonymousUser, *, roles: Collection[str] = STAFF_ROLES
+        self,
+        user: User | AnonymousUser,
+        *,
+        roles: Collection[str] = STAFF_ROLES,
+        superuser_sees_all: bool = True,
     ) -> TenantQuerySet[_M]:
-        return scope(self, user, roles=roles, operator_path=self.operator_path)  # type: ignore[return-value]
+        return scope(  # type: ignore[return-value]
+            self,
+            user,
+            roles=roles,
+            operator_path=self.operator_path,
+            superuser_sees_all=superuser_sees_all,
+        )
