@@ -63,4 +63,10 @@ SCHEDULES: dict[str, Schedule] = {
         crontab={"minute": "30", "hour": "2"},
         expire_seconds=6 * 3600,
     ),
+    f"{PREFIX}flush expired tokens": Schedule(
+        task="parkme.flush_expired_tokens",
+        description="drop expired refresh tokens and their blacklist rows",
+        crontab={"minute": "45", "hour": "2"},
+        expire_seconds=6 * 3600,
+    ),
 }

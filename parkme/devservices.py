@@ -13,6 +13,7 @@ import contextlib
 import fcntl
 import json
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -27,6 +28,24 @@ PG_DIR = LOCAL_DIR / "pg"
 REDIS_DIR = LOCAL_DIR / "redis"
 LOCK_FILE = LOCAL_DIR / "devservices.lock"
 DB_NAME = "parkme"
+
+
+SECRET_KEY_FILE = LOCAL_DIR / "secret_key"
+
+
+def local_secret_key() -> str:
+    """This checkout's own signing key for dev and test (sessions, JWTs): made once, at
+    random, kept under .local/ (mode 0600), never a constant in the repository, so a token
+    forged with a public key is refused. Production always sets SECRET_KEY."""
+    LOCAL_DIR.mkdir(parents=True, exist_ok=True)
+    try:
+        fd = os.open(SECRET_KEY_FILE, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return SECRET_KEY_FILE.read_text().strip()
+    key = secrets.token_urlsafe(50)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
 
 
 @contextlib.contextmanager

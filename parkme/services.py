@@ -4,7 +4,11 @@ from __future__ import annotations
 
 from django.contrib.auth.models import Group
 from django.db import transaction
+from django.utils import timezone
 from django.utils.text import slugify
+from rest_framework_simplejwt.exceptions import InvalidToken, TokenError
+from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+from rest_framework_simplejwt.tokens import RefreshToken
 
 from parkme.db import constraint_errors
 from parkme.errors import ValidationFailed
@@ -82,3 +86,18 @@ def user_register(*, email: str, password: str, full_name: str = "") -> User:
             {"user_email_ci_unique": _email_taken, "parkme_user_email_key": _email_taken}
         ):
             return User.objects.create_user(email=email, password=password, full_name=full_name)
+
+
+def token_revoke(*, refresh: str) -> None:
+    """Blacklist a refresh token (logout). A token that is malformed, expired or already
+    revoked is refused (401), so a client learns its logout did not revoke anything new."""
+    try:
+        RefreshToken(refresh).blacklist()  # type: ignore[arg-type]
+    except TokenError as exc:
+        raise InvalidToken(str(exc)) from exc
+
+
+def tokens_flush_expired() -> int:
+    """Delete outstanding (and so blacklisted) refresh tokens that have expired anyway."""
+    deleted, _ = OutstandingToken.objects.filter(expires_at__lte=timezone.now()).delete()
+    return deleted

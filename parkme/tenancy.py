@@ -92,3 +92,16 @@ class TenantQuerySet(models.QuerySet[_M]):
             operator_path=self.operator_path,
             superuser_sees_all=superuser_sees_all,
         )
+
+
+def device_account() -> models.Expression:
+    """A user annotation: True for a gate-device account (a device in some operator, staff
+    in none, not ops). Device accounts use the gate API only."""
+    from django.db.models import Exists, OuterRef, Q
+
+    memberships = Membership.objects.filter(user=OuterRef("pk"))
+    return (
+        Exists(memberships.filter(role__in=DEVICE_ROLES))
+        & ~Exists(memberships.filter(role__in=STAFF_ROLES))
+        & Q(is_superuser=False)
+    )

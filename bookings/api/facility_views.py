@@ -38,8 +38,11 @@ def _bypass(request: Request) -> bool:
 
 def _search_cache_key(request: Request) -> str:
     """Keyed by the raw query, so a hit skips even parsing; the default window (the next
-    hour) moves every minute, so the minute is part of the key when no window is given."""
+    hour) moves every minute, so the minute is part of the key when no window is given.
+    The page's next/previous links are absolute URLs: the origin they were built from
+    (scheme and Host) is part of the key, so one caller's Host never reaches another."""
     items = sorted((k, v) for k, values in request.GET.lists() for v in values)
+    items.append(("@origin", request.build_absolute_uri("/")))
     if "starts_at" not in request.GET:
         items.append(("@minute", default_window().starts_at.isoformat()))
     return cache_key("search", items)

@@ -6,6 +6,7 @@ import re
 
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import serializers, status
+from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from bookings import selectors, services
@@ -255,6 +256,8 @@ class GateEventOutput(serializers.Serializer):
 
 
 class GateEventView(ApiView):
+    # Any account may knock; gate_facility_for_device admits only the operator's devices.
+    permission_classes = [IsAuthenticated]
     throttle_classes = [GateThrottle]
 
     @extend_schema(

@@ -15,7 +15,9 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 
 env = environ.Env()
 
-SECRET_KEY = env.str("SECRET_KEY", default="dev-only-insecure-key-never-use-in-production")
+# No default here: dev and test fall back to a key made for this checkout (devservices),
+# production refuses to start without one.
+SECRET_KEY = env.str("SECRET_KEY", default="")
 DEBUG = env.bool("DEBUG", default=False)
 PARKME_ENVIRONMENT = "base"
 ALLOWED_HOSTS = env.list("DJANGO_ALLOWED_HOSTS", default=env.list("ALLOWED_HOSTS", default=[]))
@@ -31,7 +33,10 @@ INSTALLED_APPS = [
     "django.contrib.postgres",
     "rest_framework",
     "rest_framework_simplejwt",
+    "rest_framework_simplejwt.token_blacklist",
     "drf_spectacular",
+    "drf_spectacular_sidecar",
+    "axes",
     "django_celery_beat",
     "django_prometheus",
     "parkme",
@@ -42,8 +47,10 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "parkme.middleware.RequestIDMiddleware",
+    "parkme.middleware.BadInputMiddleware",
     "parkme.middleware_db.DatabaseRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -52,6 +59,14 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "parkme.middleware.DatabaseUnavailableMiddleware",
+    # Last, as django-axes asks: it turns a locked-out admin login into its lockout page.
+    "axes.middleware.AxesMiddleware",
+]
+
+AUTHENTICATION_BACKENDS = [
+    # First, as django-axes asks: refuses a locked-out account + IP before any password check.
+    "parkme.backends.AdminLoginGuard",
+    "django.contrib.auth.backends.ModelBackend",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -249,6 +264,7 @@ CELERY_TASK_ROUTES = {
     "bookings.send_ending_soon_reminders": {"queue": "maintenance"},
     "bookings.roll_up_occupancy": {"queue": "maintenance"},
     "bookings.anonymize_old_bookings": {"queue": "maintenance"},
+    "parkme.flush_expired_tokens": {"queue": "maintenance"},
 }
 # Web requests enqueue after commit: a broker outage must cost them at most about a second
 # (the outbox sweep delivers what could not be enqueued).
@@ -322,6 +338,35 @@ PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=False)
 SESSION_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=False)
 CSRF_COOKIE_SECURE = env.bool("CSRF_COOKIE_SECURE", default=False)
+# --- admin login brute-force protection (django-axes) ---------------------------------------
+# The API's token endpoint has its own per-IP `auth` throttle; axes guards the admin login:
+# after AXES_FAILURE_LIMIT wrong passwords for one account from one IP, that pair is locked
+# out for AXES_COOLOFF_MINUTES (ops unlock it in the admin or with `manage.py axes_reset`).
+AXES_ONLY_ADMIN_SITE = True
+AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
+AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_USERNAME_FORM_FIELD = "username"
+
+# --- Content-Security-Policy (django-csp) --------------------------------------------------
+# Admin and API docs load nothing from other origins: Swagger UI is served from the app
+# (drf-spectacular-sidecar), the dashboard's chart is inline SVG.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'self'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'", "'unsafe-inline'"],
+        "img-src": ["'self'", "data:"],
+        "font-src": ["'self'"],
+        "connect-src": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'self'"],
+        "form-action": ["'self'"],
+        "object-src": ["'none'"],
+    },
+}
+
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
@@ -329,11 +374,12 @@ X_FRAME_OPTIONS = "DENY"
 # --- REST API -----------------------------------------------------------------------------
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
-        "rest_framework_simplejwt.authentication.JWTAuthentication",
+        "parkme.api.authentication.ParkMeJWTAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["rest_framework.permissions.IsAuthenticated"],
+    # Driver endpoints by default; public and gate views say otherwise.
+    "DEFAULT_PERMISSION_CLASSES": ["parkme.api.permissions.DriverOrStaff"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["parkme.api.parsers.BoundedJSONParser"],
     "DEFAULT_PAGINATION_CLASS": "parkme.api.pagination.StandardPagination",
     "PAGE_SIZE": 20,
     "DEFAULT_SCHEMA_CLASS": "drf_spectacular.openapi.AutoSchema",
@@ -360,6 +406,9 @@ SIMPLE_JWT = {
     "ACCESS_TOKEN_LIFETIME": timedelta(minutes=env.int("JWT_ACCESS_MINUTES", default=15)),
     "REFRESH_TOKEN_LIFETIME": timedelta(days=env.int("JWT_REFRESH_DAYS", default=7)),
     "ROTATE_REFRESH_TOKENS": True,
+    # A rotated refresh token is spent: using it again is refused (401), and logout
+    # blacklists the one it is given. Beat flushes expired blacklist rows nightly.
+    "BLACKLIST_AFTER_ROTATION": True,
     "UPDATE_LAST_LOGIN": False,
 }
 
@@ -368,6 +417,10 @@ SPECTACULAR_SETTINGS = {
     "DESCRIPTION": "Search, quote and book parking; gate events for operators.",
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
+    # Swagger UI's files come from the app itself, never from a CDN.
+    "SWAGGER_UI_DIST": "SIDECAR",
+    "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
+    "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",

@@ -1,7 +1,7 @@
 """Development: debug on, embedded PostgreSQL and Redis unless the environment names servers."""
 
 from .base import *  # noqa: F403
-from .base import CACHES, DATABASES, cache_config, database_config, env
+from .base import CACHES, DATABASES, SECRET_KEY, cache_config, database_config, env
 
 DEBUG = env.bool("DEBUG", default=True)
 PARKME_ENVIRONMENT = "development"
@@ -9,6 +9,11 @@ ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 )
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+
+if not SECRET_KEY:
+    from parkme import devservices
+
+    SECRET_KEY = devservices.local_secret_key()
 
 if not DATABASES:
     from parkme import devservices

@@ -8,6 +8,7 @@ from .base import (
     DATABASE_REPLICAS,
     DATABASES,
     REST_FRAMEWORK,
+    SECRET_KEY,
     cache_config,
     database_config,
     env,
@@ -20,6 +21,11 @@ ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
 LOG_LEVEL = "WARNING"
+
+if not SECRET_KEY:
+    from parkme import devservices
+
+    SECRET_KEY = devservices.local_secret_key()
 
 if not DATABASES:
     from parkme import devservices

@@ -6,7 +6,7 @@ from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError as DjangoValidationError
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
-from rest_framework.permissions import AllowAny
+from rest_framework.permissions import AllowAny, IsAuthenticated
 from rest_framework.response import Response
 from rest_framework_simplejwt.serializers import TokenObtainPairSerializer, TokenRefreshSerializer
 from rest_framework_simplejwt.views import TokenObtainPairView, TokenRefreshView
@@ -15,7 +15,7 @@ from parkme.api.fields import StrictSerializer
 from parkme.api.throttles import AuthThrottle
 from parkme.api.views import ApiView
 from parkme.models import User
-from parkme.services import user_register
+from parkme.services import token_revoke, user_register
 
 
 class RegisterInput(StrictSerializer):
@@ -72,11 +72,36 @@ class TokenView(TokenObtainPairView):
 
 
 class RefreshView(TokenRefreshView):
+    """Rotation: the answer carries a new refresh token and the one sent is blacklisted,
+    so a refresh token works once (a replay is 401)."""
+
     serializer_class = RefreshInput
     throttle_classes = [AuthThrottle]
 
 
+class LogoutInput(StrictSerializer):
+    refresh = serializers.CharField(max_length=4096)
+
+
+class LogoutView(ApiView):
+    """Revoke a refresh token (blacklist it). Whoever holds the token may revoke it; the
+    access tokens it issued stay valid until they expire (minutes)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [AuthThrottle]
+
+    @extend_schema(request=LogoutInput, responses={204: None}, operation_id="auth_logout")
+    def post(self, request):
+        data = LogoutInput(data=request.data)
+        data.is_valid(raise_exception=True)
+        token_revoke(refresh=data.validated_data["refresh"])
+        return Response(status=status.HTTP_204_NO_CONTENT)
+
+
 class MeView(ApiView):
+    # Every account may ask who it is, gate devices included.
+    permission_classes = [IsAuthenticated]
+
     @extend_schema(responses=UserOutput, operation_id="me")
     def get(self, request):
         user = User.objects.prefetch_related("memberships__operator").get(pk=request.user.pk)

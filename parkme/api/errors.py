@@ -21,6 +21,7 @@ from rest_framework.response import Response
 from rest_framework.views import exception_handler as drf_exception_handler
 
 from parkme.errors import ParkMeError
+from parkme.logging import request_id_var
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +40,16 @@ _DRF_CODES = {
 
 
 def error_body(code: str, message: str, fields: dict | None = None) -> dict:
-    return {"error": {"code": code, "message": message, "fields": fields or {}}}
+    """The error format; ``request_id`` is the request's X-Request-ID, so a client can quote
+    it to support and it finds the logs and the Sentry event."""
+    return {
+        "error": {
+            "code": code,
+            "message": message,
+            "fields": fields or {},
+            "request_id": request_id_var.get(),
+        }
+    }
 
 
 def database_unavailable(exc: Exception) -> JsonResponse:

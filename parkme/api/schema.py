@@ -11,11 +11,12 @@ ERROR_SCHEMA = {
     "properties": {
         "error": {
             "type": "object",
-            "required": ["code", "message", "fields"],
+            "required": ["code", "message", "fields", "request_id"],
             "properties": {
                 "code": {"type": "string", "example": "validation_error"},
                 "message": {"type": "string"},
                 "fields": {"type": "object", "additionalProperties": True},
+                "request_id": {"type": "string", "description": "The X-Request-ID"},
             },
         }
     },

@@ -8,5 +8,6 @@ urlpatterns = [
     path("auth/register/", auth.RegisterView.as_view(), name="auth-register"),
     path("auth/token/", auth.TokenView.as_view(), name="auth-token"),
     path("auth/token/refresh/", auth.RefreshView.as_view(), name="auth-token-refresh"),
+    path("auth/logout/", auth.LogoutView.as_view(), name="auth-logout"),
     path("me/", auth.MeView.as_view(), name="me"),
 ]

@@ -83,7 +83,8 @@ def test_error_body_shape_and_request_id(api):
     assert r.status_code == 401
     assert r["X-Request-ID"] == "trace-1"
     assert set(r.json()) == {"error"}
-    assert set(r.json()["error"]) == {"code", "message", "fields"}
+    assert set(r.json()["error"]) == {"code", "message", "fields", "request_id"}
+    assert r.json()["error"]["request_id"] == "trace-1"
 
 
 @pytest.mark.parametrize("debug", [True, False])
