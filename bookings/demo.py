@@ -2,11 +2,23 @@
 
 from __future__ import annotations
 
+from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
+from django.utils import timezone
 
-from facilities.models import Facility, RatePlan, Spot, SpotKind, Zone
+from facilities.models import (
+    EarlyBird,
+    Facility,
+    KindAdjustment,
+    RateVersion,
+    SpecialDay,
+    Spot,
+    SpotKind,
+    Zone,
+)
+from facilities.services import all_week, rate_version_create
 from parkme.models import Operator, Role, User
 from parkme.services import membership_set
 from vehicles.models import Vehicle
@@ -74,15 +86,86 @@ def _seed_facility(operator: Operator, name: str, slug: str, address: str, lat: 
                 if code not in existing:
                     new_spots.append(Spot(zone=zone, facility=facility, code=code, kind=kind))
     Spot.objects.bulk_create(new_spots)
-    if not RatePlan.objects.filter(facility=facility, is_active=True).exists():
-        RatePlan.objects.create(
-            facility=facility,
-            currency="EUR",
-            hourly_rate=Decimal("3.50"),
-            daily_max=Decimal("25.00"),
-            grace_minutes=15,
-        )
+    if not RateVersion.objects.filter(facility=facility).exists():
+        _seed_rate_board(facility)
     return facility
+
+
+def _demo_bands(day_rate: Decimal, evening_rate: Decimal, weekend_rate: Decimal) -> list[dict]:
+    """Weekdays: day 07–18 per hour, evening and night per half hour; weekends per hour."""
+    bands = []
+    for weekday in range(5):
+        for starts, ends, unit, price, label in (
+            (time(0), time(7), 30, evening_rate, "Night"),
+            (time(7), time(18), 60, day_rate, "Day"),
+            (time(18), None, 30, evening_rate, "Evening"),
+        ):
+            bands.append(
+                {
+                    "weekday": weekday,
+                    "starts": starts,
+                    "ends": ends,
+                    "unit_minutes": unit,
+                    "unit_price": price,
+                    "label": label,
+                }
+            )
+    return bands + [
+        {**band, "label": "Weekend"} for band in all_week(weekend_rate) if band["weekday"] >= 5
+    ]
+
+
+def _seed_rate_board(facility: Facility) -> None:
+    """A realistic board in force since the start of the year (weekday day/evening bands,
+    early bird, overnight and daily maxima, Independence Day flat, EV surcharge, motorcycles
+    half price, 25.5 % VAT, free cancellation until 2 h before), and a dearer version
+    scheduled from the first day of next month."""
+    now = timezone.now()
+    this_year = datetime(now.year, 1, 1, tzinfo=facility.tz)
+    next_month = (now.replace(day=1) + timedelta(days=32)).replace(
+        day=1, hour=0, minute=0, second=0, microsecond=0
+    )
+    for valid_from, valid_to, day_rate, label in (
+        (this_year, next_month, Decimal("4.00"), "Standard board"),
+        (next_month, None, Decimal("4.50"), "Standard board (new prices)"),
+    ):
+        version = rate_version_create(
+            facility=facility,
+            label=label,
+            valid_from=valid_from,
+            valid_to=valid_to,
+            bands=_demo_bands(day_rate, Decimal("1.00"), Decimal("2.50")),
+            currency="EUR",
+            vat_percent=Decimal("25.50"),
+            grace_minutes=15,
+            daily_max=Decimal("28.00"),
+            overnight_starts=time(18),
+            overnight_ends=time(8),
+            overnight_max=Decimal("8.00"),
+            minimum_charge=Decimal("1.00"),
+            cancel_free_hours=2,
+            cancel_fee_percent=Decimal("50"),
+        )
+        EarlyBird.objects.create(
+            version=version,
+            enter_from=time(6),
+            enter_until=time(9),
+            leave_from=time(15),
+            leave_until=time(19),
+            price=Decimal("12.00"),
+            weekdays=[0, 1, 2, 3, 4],
+        )
+        SpecialDay.objects.create(
+            version=version,
+            label="Independence Day",
+            first_day=date(valid_from.year, 12, 6),
+            last_day=date(valid_from.year, 12, 6),
+            flat_price=Decimal("10.00"),
+        )
+        KindAdjustment.objects.create(version=version, kind=SpotKind.EV, per_hour=Decimal("1.00"))
+        KindAdjustment.objects.create(
+            version=version, kind=SpotKind.MOTORCYCLE, percent=Decimal("-50")
+        )
 
 
 @transaction.atomic

@@ -16,10 +16,10 @@ from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
 from django.contrib.postgres.fields import RangeOperators
 from django.db import models
-from django.db.models import F, Q
+from django.db.models import F, JSONField, Q, Value
 
 from bookings.states import LIVE, LIVE_STATUSES, OCCUPYING, ActorKind, BookingStatus
-from facilities.models import Facility, Spot, SpotKind
+from facilities.models import Facility, RateVersion, Spot, SpotKind
 from parkme.db import IdPoint, TsTzRange
 from parkme.tenancy import TenantQuerySet
 from vehicles.models import Vehicle
@@ -74,6 +74,19 @@ class Booking(models.Model):
     status = models.CharField(max_length=16, choices=BookingStatus.choices)
     price = models.DecimalField(max_digits=10, decimal_places=2)
     currency = models.CharField(max_length=3)
+    # The rate version that priced the booking and its itemised lines, as quoted.
+    rate_version = models.ForeignKey(
+        RateVersion, on_delete=models.PROTECT, null=True, blank=True, related_name="bookings"
+    )
+    # Database defaults: rows written by code that predates these columns (a release
+    # rolling out, bulk SQL) still insert.
+    price_lines = models.JSONField(default=list, db_default=Value([], JSONField()), blank=True)
+    price_vat = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
+    cancellation_fee = models.DecimalField(
+        max_digits=10, decimal_places=2, default=Decimal("0"), db_default=Decimal("0")
+    )
     access_code = models.CharField(max_length=6, default=new_access_code)
     hold_expires_at = models.DateTimeField(null=True, blank=True)
     checked_in_at = models.DateTimeField(null=True, blank=True)
@@ -117,6 +130,10 @@ class Booking(models.Model):
             models.CheckConstraint(
                 condition=Q(price__gte=0) & Q(overstay_fee__gte=0),
                 name="booking_money_nonnegative",
+            ),
+            models.CheckConstraint(
+                condition=Q(cancellation_fee__gte=0) & Q(price_vat__gte=0),
+                name="booking_fees_nonnegative",
             ),
             models.CheckConstraint(
                 condition=~Q(status=BookingStatus.HELD) | Q(hold_expires_at__isnull=False),

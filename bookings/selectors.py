@@ -2,19 +2,30 @@
 
 from __future__ import annotations
 
-from datetime import date
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection
 from django.db.models import DateField, DateTimeField, F, Func, Q, QuerySet
 from django.db.models.functions import Cast
+from django.utils import timezone
 
 from bookings.availability import facilities_free_spots, facility_availability
 from bookings.models import Booking
-from bookings.states import LIVE_STATUSES_SQL
-from facilities.selectors import SearchPage, facility_get_active, facility_plan_in_force
-from facilities.windows import Window
-from parkme.errors import NotFound
+from bookings.states import LIVE_STATUSES_SQL, Action, transition_check
+from facilities.boards import board_of
+from facilities.models import RateVersion
+from facilities.rating import Price, price_window
+from facilities.selectors import (
+    SearchPage,
+    facility_get_active,
+    facility_rate_boards,
+    rate_version_in_force,
+)
+from facilities.windows import Window, duration_errors
+from parkme.errors import NotFound, ValidationFailed
 from parkme.models import User
 
 
@@ -100,9 +111,11 @@ def facility_search_rows(
 
 
 def facility_detail(*, facility_id: int, window: Window) -> dict[str, Any]:
-    """An active facility with its zones, the rate plan in force at the window's start and
-    the window's availability per kind and zone (404 when not active)."""
-    facility = facility_get_active(facility_id=facility_id, at=window.starts_at)
+    """An active facility with its zones, the rate board in force at the window's start
+    (and the next one), and the window's availability per kind and zone (404 when not
+    active)."""
+    facility = facility_get_active(facility_id=facility_id)
+    current, following = facility_rate_boards(facility=facility, at=window.starts_at)
     availability = facility_availability(facility=facility, window=window)
     empty = {"total": 0, "available": 0}
     return {
@@ -121,8 +134,65 @@ def facility_detail(*, facility_id: int, window: Window) -> dict[str, Any]:
             }
             for zone in facility.zones.all()
         ],
-        "rate_plan": facility_plan_in_force(facility),
+        "rate_board": current,
+        "next_rate_board": following,
         "availability": availability.by_kind,
         "available_spots": availability.available,
         "window": {"starts_at": window.starts_at, "ends_at": window.ends_at},
     }
+
+
+# --- prices of a booking ----------------------------------------------------------------------
+
+
+def booking_rate_version(booking: Booking) -> RateVersion:
+    """The version that priced the booking (older bookings: the one in force at its start)."""
+    if booking.rate_version_id is not None and booking.rate_version is not None:
+        return booking.rate_version
+    return rate_version_in_force(facility_id=booking.facility_id, at=booking.starts_at)
+
+
+def extension_check(*, booking: Booking, ends_at: datetime, now: datetime, actor_kind: str) -> None:
+    """Whether the booking may be extended to ``ends_at`` (the state machine, then the
+    window rules); raises the error a client sees."""
+    transition_check(action=Action.EXTEND, from_status=booking.status, actor_kind=actor_kind)
+    if ends_at <= booking.ends_at:
+        raise ValidationFailed(
+            "The new end must be after the current end.",
+            fields={"ends_at": ["Must be later than the current end."]},
+        )
+    if ends_at <= now:
+        raise ValidationFailed("The new end is in the past.", fields={"ends_at": ["In the past."]})
+    if problems := duration_errors(starts_at=booking.starts_at, ends_at=ends_at):
+        raise ValidationFailed(problems[0], fields={"ends_at": problems})
+
+
+@dataclass(frozen=True)
+class ExtendQuote:
+    booking: Booking
+    ends_at: datetime  # local
+    current_price: Decimal
+    price: Price  # of the whole booking to the new end
+
+    @property
+    def difference(self) -> Decimal:
+        return self.price.total - self.current_price
+
+
+def booking_extend_quote(
+    *, booking: Booking, ends_at: datetime, actor_kind: str, now: datetime | None = None
+) -> ExtendQuote:
+    """What extending the booking to ``ends_at`` would cost, by the booking's own board,
+    before doing it (the spot's availability is checked by the extension itself)."""
+    now = now or timezone.now()
+    extension_check(booking=booking, ends_at=ends_at, now=now, actor_kind=actor_kind)
+    version = booking_rate_version(booking)
+    price = price_window(
+        board_of(version), starts_at=booking.starts_at, ends_at=ends_at, kind=booking.spot_kind
+    )
+    return ExtendQuote(
+        booking=booking,
+        ends_at=ends_at.astimezone(booking.facility.tz),
+        current_price=booking.price,
+        price=price,
+    )

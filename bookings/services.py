@@ -22,17 +22,19 @@ from bookings import transitions
 from bookings.availability import free_spot_lock
 from bookings.models import Booking, NotificationKind
 from bookings.outbox import outbox_add
+from bookings.selectors import booking_rate_version, extension_check
 from bookings.states import (
     LIVE_STATUSES_SQL,
     Action,
     ActorKind,
     BookingStatus,
-    transition_check,
 )
-from facilities.models import Facility, RatePlan, Spot, SpotKind
-from facilities.pricing import window_price
-from facilities.selectors import rate_plan_in_force
-from facilities.windows import Window, booking_rules, duration_errors, window_validate
+from facilities.boards import board_of, cancellation_fee, price_lines_dump
+from facilities.models import Facility, RateVersion, Spot, SpotKind
+from facilities.quotes import QuotedPrice, quote_token_read
+from facilities.rating import price_window, split_vat
+from facilities.selectors import rate_version_in_force
+from facilities.windows import Window, booking_rules, window_validate
 from parkme import metrics
 from parkme.db import constraint_errors
 from parkme.errors import (
@@ -61,10 +63,40 @@ VEHICLE_SPOT_KINDS = {
 }
 
 
-def booking_price(*, plan: RatePlan, facility: Facility, starts_at: datetime, ends_at: datetime):
-    return window_price(
-        rates=plan, starts_at=starts_at, ends_at=ends_at, timezone_name=facility.timezone
+def _priced(version: RateVersion, *, starts_at: datetime, ends_at: datetime, kind: str) -> dict:
+    """The booking fields a price sets: total, currency, VAT, lines and the version."""
+    price = price_window(board_of(version), starts_at=starts_at, ends_at=ends_at, kind=kind)
+    return {
+        "price": price.total,
+        "currency": price.currency,
+        "price_vat": price.vat,
+        "price_lines": price_lines_dump(price),
+        "rate_version": version,
+    }
+
+
+def _priced_as_quoted(quoted: QuotedPrice, version: RateVersion, *, kind: str) -> dict:
+    """A quote token keeps its total: the lines come from the quoted version, and when
+    the board changed since, one more line brings them back to the quoted total."""
+    if quoted.version_id != version.pk:
+        version = RateVersion.objects.select_related("facility").get(pk=quoted.version_id)
+    fields = _priced(
+        version, starts_at=quoted.window.starts_at, ends_at=quoted.window.ends_at, kind=kind
     )
+    difference = quoted.total - fields["price"]
+    if difference:
+        fields["price_lines"].append(
+            {
+                "label": "Quoted price kept",
+                "starts_at": quoted.window.starts_at.astimezone(version.facility.tz).isoformat(),
+                "ends_at": quoted.window.ends_at.astimezone(version.facility.tz).isoformat(),
+                "units": 1,
+                "unit_price": str(difference),
+                "amount": str(difference),
+            }
+        )
+    _, vat = split_vat(quoted.total, Decimal(version.vat_percent))
+    return {**fields, "price": quoted.total, "currency": quoted.currency, "price_vat": vat}
 
 
 # --- creation -----------------------------------------------------------------------------
@@ -78,6 +110,7 @@ class BookingRequest:
     ends_at: datetime
     spot_kind: str | None = None
     hold: bool = False
+    quote_token: str | None = None
 
     def fingerprint(self) -> str:
         body = {
@@ -87,6 +120,7 @@ class BookingRequest:
             "ends_at": self.ends_at.isoformat(),
             "spot_kind": self.spot_kind,
             "hold": self.hold,
+            "quote_token": self.quote_token,
         }
         return hashlib.sha256(json.dumps(body, sort_keys=True).encode()).hexdigest()
 
@@ -211,8 +245,8 @@ def _booking_create(
                 "Unknown vehicle.",
                 fields={"vehicle": ["None of your active vehicles has this id."]},
             )
-        plan = rate_plan_in_force(facility_id=request.facility_id, at=request.starts_at)
-        facility = plan.facility
+        version = rate_version_in_force(facility_id=request.facility_id, at=request.starts_at)
+        facility = version.facility
         kind = request.spot_kind or (
             SpotKind.MOTORCYCLE if vehicle.kind == "motorcycle" else SpotKind.STANDARD
         )
@@ -237,13 +271,22 @@ def _booking_create(
                 "starts_at": request.starts_at,
                 "ends_at": request.ends_at,
                 "status": creation.to_status,
-                "price": booking_price(
-                    plan=plan,
-                    facility=facility,
-                    starts_at=request.starts_at,
-                    ends_at=request.ends_at,
+                **(
+                    _priced_as_quoted(
+                        quote_token_read(
+                            request.quote_token,
+                            facility_id=facility.pk,
+                            window=Window(request.starts_at, request.ends_at),
+                            kind=kind,
+                        ),
+                        version,
+                        kind=kind,
+                    )
+                    if request.quote_token
+                    else _priced(
+                        version, starts_at=request.starts_at, ends_at=request.ends_at, kind=kind
+                    )
                 ),
-                "currency": plan.currency,
                 "hold_expires_at": (
                     now + timedelta(minutes=rules["HOLD_MINUTES"]) if request.hold else None
                 ),
@@ -267,7 +310,7 @@ def _locked(booking: Booking) -> Booking:
     """The booking re-read under its row lock: every transition decides on fresh state."""
     locked = (
         Booking.objects.select_for_update(of=("self",))
-        .select_related("facility", "spot__zone", "vehicle")
+        .select_related("facility", "spot__zone", "vehicle", "rate_version")
         .filter(pk=booking.pk)
         .first()
     )
@@ -340,12 +383,12 @@ def booking_confirm(
 
 
 def _release(booking: Booking, now: datetime) -> list[str]:
-    """Free before the start; after the start (no-show window) the price stands."""
+    """The fee of the version's cancellation policy; the refund due is the price less it."""
     booking.hold_expires_at = None
-    if now < booking.starts_at:
-        booking.price = Decimal("0.00")
-        return ["hold_expires_at", "price"]
-    return ["hold_expires_at"]
+    booking.cancellation_fee = cancellation_fee(
+        booking_rate_version(booking), price=booking.price, starts_at=booking.starts_at, at=now
+    )
+    return ["hold_expires_at", "cancellation_fee"]
 
 
 @transaction.atomic
@@ -382,25 +425,16 @@ def booking_extend(
     """Move the end later on the same spot; the spot must be free until the new end."""
     now = now or timezone.now()
     booking = _locked(booking)
-    transition_check(action=Action.EXTEND, from_status=booking.status, actor_kind=actor_kind)
-    if ends_at <= booking.ends_at:
-        raise ValidationFailed(
-            "The new end must be after the current end.",
-            fields={"ends_at": ["Must be later than the current end."]},
-        )
-    if ends_at <= now:
-        raise ValidationFailed("The new end is in the past.", fields={"ends_at": ["In the past."]})
-    if problems := duration_errors(starts_at=booking.starts_at, ends_at=ends_at):
-        raise ValidationFailed(problems[0], fields={"ends_at": problems})
-    plan = rate_plan_in_force(facility_id=booking.facility_id, at=booking.starts_at)
+    extension_check(booking=booking, ends_at=ends_at, now=now, actor_kind=actor_kind)
+    version = booking_rate_version(booking)
     # Bookings are created under the spot's row lock; taking it here too means a creation
     # and an extension on one spot queue up instead of deadlocking in the exclusion check.
     Spot.objects.select_for_update().only("id").get(pk=booking.spot_id)
     previous_end = booking.ends_at
     booking.ends_at = ends_at
-    booking.price = booking_price(
-        plan=plan, facility=booking.facility, starts_at=booking.starts_at, ends_at=ends_at
-    )
+    priced = _priced(version, starts_at=booking.starts_at, ends_at=ends_at, kind=booking.spot_kind)
+    for field, value in priced.items():
+        setattr(booking, field, value)
     with constraint_errors(
         {
             "booking_no_spot_overlap": lambda: NoAvailability(
@@ -416,7 +450,7 @@ def booking_extend(
             actor_kind=actor_kind,
             now=now,
             reason=f"extended from {previous_end.isoformat()}",
-            update_fields=["ends_at", "price"],
+            update_fields=["ends_at", *priced],
         )
     return booking
 
@@ -459,24 +493,25 @@ def booking_check_in(
     )
 
 
-def overstay_fee(*, booking: Booking, plan: RatePlan, checked_out_at: datetime) -> Decimal:
-    """Charged at the plan's rate from the booked end, once the grace period has passed."""
-    if checked_out_at <= booking.ends_at + timedelta(minutes=plan.grace_minutes):
+def overstay_fee(*, booking: Booking, version: RateVersion, checked_out_at: datetime) -> Decimal:
+    """The time past the booked end, priced by the booking's rate version (the same engine
+    and board), once the version's grace period has passed."""
+    if checked_out_at <= booking.ends_at + timedelta(minutes=version.grace_minutes):
         return Decimal("0.00")
-    return booking_price(
-        plan=plan, facility=booking.facility, starts_at=booking.ends_at, ends_at=checked_out_at
-    )
+    return price_window(
+        board_of(version), starts_at=booking.ends_at, ends_at=checked_out_at, kind=booking.spot_kind
+    ).total
 
 
 def _leave(booking: Booking, now: datetime) -> list[str]:
     if booking.status == BookingStatus.ACTIVE:
         try:
-            plan = rate_plan_in_force(facility_id=booking.facility_id, at=booking.ends_at)
+            version: RateVersion | None = booking_rate_version(booking)
         except ParkMeError:
-            plan = None  # a plan withdrawn since: no rate to charge the overstay at
+            version = None  # no rate in force any more: no rate to charge the overstay at
         booking.overstay_fee = (
-            overstay_fee(booking=booking, plan=plan, checked_out_at=now)
-            if plan
+            overstay_fee(booking=booking, version=version, checked_out_at=now)
+            if version
             else Decimal("0.00")
         )
     booking.checked_out_at = now

@@ -39,12 +39,12 @@ from bookings.occupancy import capacity_by_facility, occupancy_by_facility
 from bookings.outbox import outbox_kick
 from bookings.states import ENDED_STATUSES, Action, ActorKind, BookingStatus
 from bookings.transitions import Claimed, booking_transition_bulk
-from facilities.models import Facility, OccupancyRollup, RatePlan
+from facilities.models import Facility, OccupancyRollup, RateVersion
 
 logger = logging.getLogger(__name__)
 
-# Used when a facility has no rate plan in force any more; the same as RatePlan's default.
-DEFAULT_GRACE_MINUTES = RatePlan._meta.get_field("grace_minutes").default
+# Used when a booking has no rate version (and none is in force); RateVersion's default.
+DEFAULT_GRACE_MINUTES = RateVersion._meta.get_field("grace_minutes").default
 
 
 def background() -> dict:
@@ -59,14 +59,17 @@ class Minutes(Func):
 
 
 def _grace_minutes() -> Coalesce:
-    """The grace of the rate plan in force for each booking's window (the same selector
-    rule as facilities.selectors.rate_plan_in_force, as a subquery)."""
-    plan_grace = (
-        RatePlan.objects.in_force(at=OuterRef("starts_at"))
+    """The grace of the version that priced each booking; for a booking from before rate
+    versions, the version in force at its start (RateVersion.objects.in_force, the rule of
+    facilities.selectors.rate_version_in_force, as a subquery)."""
+    in_force = (
+        RateVersion.objects.in_force(at=OuterRef("starts_at"))
         .filter(facility=OuterRef("facility"))
         .values("grace_minutes")[:1]
     )
-    return Coalesce(Subquery(plan_grace), Value(DEFAULT_GRACE_MINUTES))
+    return Coalesce(
+        F("rate_version__grace_minutes"), Subquery(in_force), Value(DEFAULT_GRACE_MINUTES)
+    )
 
 
 def _past_grace(field: str) -> ExpressionWrapper:

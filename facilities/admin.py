@@ -1,8 +1,9 @@
-"""Facilities, zones, spots and rate plans for operator staff.
+"""Facilities, zones, spots and rate boards for operator staff.
 
-Admins manage their operator's rows; attendants view facilities, zones and spots (and the
-dashboard), never rate plans. Spots are created in bulk from a zone and put into or out of
-maintenance in bulk, through facilities.services (which keeps the availability cache right).
+Admins manage their operator's rows, rate boards included; attendants view facilities,
+zones, spots, rate boards (and the dashboard). Spots are created in bulk from a zone and put
+into or out of maintenance in bulk, through facilities.services (which keeps the
+availability cache right).
 """
 
 from django import forms
@@ -13,13 +14,30 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpResponseRedirect
 from django.template.response import TemplateResponse
 from django.urls import path, reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
-from facilities.models import Facility, RatePlan, Spot, SpotKind, Zone
-from facilities.services import MAX_SPOTS_PER_RUN, spot_bulk_create, spot_set_maintenance
+from facilities.boards import bands_problems, day_problems, rate_version_compile
+from facilities.models import (
+    EarlyBird,
+    Facility,
+    KindAdjustment,
+    RateBand,
+    RateVersion,
+    SpecialDay,
+    SpecialDayBand,
+    Spot,
+    SpotKind,
+    Zone,
+)
+from facilities.services import (
+    MAX_SPOTS_PER_RUN,
+    rate_version_preview,
+    spot_bulk_create,
+    spot_set_maintenance,
+)
 from parkme.admin_tenancy import TenantScopedAdmin, TenantScopedInline, operator_ids
 from parkme.errors import ValidationFailed
-from parkme.tenancy import ADMIN_ROLES
 
 
 class ZoneInline(TenantScopedInline, admin.TabularInline):
@@ -30,14 +48,6 @@ class ZoneInline(TenantScopedInline, admin.TabularInline):
     show_change_link = True
 
 
-class RatePlanInline(TenantScopedInline, admin.TabularInline):
-    model = RatePlan
-    operator_path = "facility__operator"
-    view_roles = ADMIN_ROLES
-    extra = 0
-    fields = ["currency", "hourly_rate", "daily_max", "grace_minutes", "is_active"]
-
-
 @admin.register(Facility)
 class FacilityAdmin(TenantScopedAdmin):
     operator_path = "operator"
@@ -46,7 +56,7 @@ class FacilityAdmin(TenantScopedAdmin):
     list_select_related = ["operator"]
     search_fields = ["name", "slug", "address"]
     prepopulated_fields = {"slug": ("name",)}
-    inlines = [ZoneInline, RatePlanInline]
+    inlines = [ZoneInline]
 
     def get_changeform_initial_data(self, request):
         initial = super().get_changeform_initial_data(request)
@@ -203,18 +213,185 @@ class SpotAdmin(TenantScopedAdmin):
         self._set_maintenance(request, queryset, in_maintenance=False)
 
 
-@admin.register(RatePlan)
-class RatePlanAdmin(TenantScopedAdmin):
-    operator_path = "facility__operator"
-    view_roles = ADMIN_ROLES
-    list_display = [
-        "facility",
-        "currency",
-        "hourly_rate",
-        "daily_max",
-        "grace_minutes",
-        "is_active",
+# --- rate tables -------------------------------------------------------------------------
+
+
+class PricePreviewForm(forms.Form):
+    starts = forms.DateTimeField(
+        label="Enter (local)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    ends = forms.DateTimeField(
+        label="Leave (local)", widget=forms.DateTimeInput(attrs={"type": "datetime-local"})
+    )
+    kind = forms.ChoiceField(
+        choices=[("", "any (standard)"), *SpotKind.choices], required=False, label="Spot kind"
+    )
+
+
+class BandsFormSet(forms.BaseInlineFormSet):
+    """A version's weekday bands must price every minute of the week exactly once."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors):
+            return
+        kept = [
+            form.cleaned_data
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        problems = bands_problems([(d["weekday"], d["starts"], d.get("ends")) for d in kept])
+        if problems:
+            raise forms.ValidationError(problems)
+
+
+class SpecialDayBandsFormSet(forms.BaseInlineFormSet):
+    """A special day without a flat price is priced by its bands: they cover its day."""
+
+    def clean(self) -> None:
+        super().clean()
+        if any(self.errors) or self.instance.flat_price is not None:
+            return
+        kept = [
+            (form.cleaned_data["starts"], form.cleaned_data.get("ends"))
+            for form in self.forms
+            if form.cleaned_data and not form.cleaned_data.get("DELETE")
+        ]
+        problems = day_problems(kept, self.instance.label or "The special day")
+        if problems:
+            raise forms.ValidationError(problems)
+
+
+class _RateRuleInline(TenantScopedInline):
+    operator_path = "version__facility__operator"
+    extra = 0
+
+
+class RateBandInline(_RateRuleInline, admin.TabularInline):
+    model = RateBand
+    formset = BandsFormSet
+    fields = ["weekday", "starts", "ends", "unit_minutes", "unit_price", "label"]
+
+
+class EarlyBirdInline(_RateRuleInline, admin.TabularInline):
+    model = EarlyBird
+    fields = [
+        "label",
+        "enter_from",
+        "enter_until",
+        "leave_from",
+        "leave_until",
+        "price",
+        "weekdays",
     ]
-    list_filter = ["is_active", ("facility", admin.RelatedOnlyFieldListFilter)]
+
+
+class KindAdjustmentInline(_RateRuleInline, admin.TabularInline):
+    model = KindAdjustment
+    fields = ["kind", "per_hour", "percent"]
+
+
+class SpecialDayInline(_RateRuleInline, admin.TabularInline):
+    model = SpecialDay
+    fields = ["label", "first_day", "last_day", "flat_price"]
+    show_change_link = True  # its own bands are edited on the special day's page
+
+
+@admin.register(RateVersion)
+class RateVersionAdmin(TenantScopedAdmin):
+    """Operator admins edit their rate boards; attendants read them."""
+
+    operator_path = "facility__operator"
+    # "Save as new" copies a board, rules included: the usual way to schedule new prices.
+    save_as = True
+    list_display = ["facility", "label", "valid_from", "valid_to", "currency", "vat_percent"]
+    list_filter = [("facility", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["facility"]
-    search_fields = ["facility__name"]
+    search_fields = ["facility__name", "label"]
+    date_hierarchy = "valid_from"
+    fieldsets = [
+        (None, {"fields": ["facility", "label", "valid_from", "valid_to"]}),
+        ("Money", {"fields": ["currency", "vat_percent", "minimum_charge", "daily_max"]}),
+        ("Overnight maximum", {"fields": ["overnight_starts", "overnight_ends", "overnight_max"]}),
+        (
+            "Grace and cancellation",
+            {
+                "fields": [
+                    "grace_minutes",
+                    "cancel_free_hours",
+                    "cancel_fee_percent",
+                    "cancel_fee_fixed",
+                ]
+            },
+        ),
+    ]
+    inlines = [RateBandInline, EarlyBirdInline, SpecialDayInline, KindAdjustmentInline]
+
+    def save_related(self, request, form, formsets, change):
+        super().save_related(request, form, formsets, change)
+        # Bulk inline changes send their own signals; compile once more from the final rows.
+        rate_version_compile(version_id=form.instance.pk)
+
+    def get_urls(self):
+        return [
+            path(
+                "<path:object_id>/preview/",
+                self.admin_site.admin_view(self.preview_view),
+                name="facilities_rateversion_preview",
+            ),
+            *super().get_urls(),
+        ]
+
+    def preview_view(self, request, object_id):
+        """Staff check a board before it takes effect: a window and a kind in, the
+        itemised price out (by the same engine the API prices with)."""
+        version = self.get_object(request, unquote(object_id))
+        if version is None:
+            return self._get_obj_does_not_exist_redirect(request, self.opts, object_id)
+        if not self.has_view_permission(request, version):
+            raise PermissionDenied
+        form = PricePreviewForm(request.GET or None)
+        price = None
+        if form.is_valid():
+            try:
+                price = rate_version_preview(
+                    version=version,
+                    starts_local=form.cleaned_data["starts"],
+                    ends_local=form.cleaned_data["ends"],
+                    kind=form.cleaned_data["kind"] or None,
+                )
+            except ValidationFailed as exc:
+                form.add_error(None, exc.message)
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.opts,
+            "version": version,
+            "form": form,
+            "price": price,
+            "title": f"Price preview: {version}",
+        }
+        response = TemplateResponse(request, "admin/facilities/rateversion/preview.html", context)
+        with timezone.override(version.facility.tz):  # lines read in the facility's time
+            return response.render()
+
+
+@admin.register(SpecialDay)
+class SpecialDayAdmin(TenantScopedAdmin):
+    operator_path = "version__facility__operator"
+    list_display = ["label", "version", "first_day", "last_day", "flat_price"]
+    list_select_related = ["version__facility"]
+    inlines = []
+
+    def get_inlines(self, request, obj):
+        return [SpecialDayBandInline]
+
+    def has_module_permission(self, request):
+        return False  # reached from its rate version's page
+
+
+class SpecialDayBandInline(TenantScopedInline, admin.TabularInline):
+    model = SpecialDayBand
+    formset = SpecialDayBandsFormSet
+    operator_path = "special_day__version__facility__operator"
+    extra = 0
+    fields = ["starts", "ends", "unit_minutes", "unit_price", "label"]

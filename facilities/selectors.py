@@ -1,4 +1,5 @@
-"""Reads of facilities: geographic search, detail, the rate plan in force, and quotes.
+"""Reads of facilities: geographic search with prices, detail, the rate version in force,
+and quotes.
 
 Availability (which spots are free in a window) depends on bookings and lives with them
 (bookings.availability); everything here knows facilities, zones, spots and rates only.
@@ -6,39 +7,70 @@ Availability (which spots are free in a window) depends on bookings and lives wi
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime
 from decimal import Decimal
+from typing import Any
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Prefetch
+from django.db.models import Prefetch, Q
+from django.utils import timezone
 
-from facilities.models import Facility, RatePlan, Zone
-from facilities.pricing import PriceLine, window_breakdown, window_price
-from facilities.windows import Window
-from parkme.errors import NoAvailability, NotFound, ValidationFailed
+from facilities.boards import board_load, board_of
+from facilities.models import (
+    RATE_VERSION_IN_FORCE_SQL,
+    Facility,
+    RateVersion,
+    SpotKind,
+    Zone,
+)
+from facilities.quotes import QuotedPrice, quote_token_issue
+from facilities.rating import BoardGap, Price, price_window
+from facilities.windows import Window, default_window
+from parkme.errors import (
+    NoRateInForce,
+    NotFound,
+    ParkMeError,
+    ValidationFailed,
+)
 
-_SEARCH_SQL = """
+_SEARCH_SQL = f"""
     SELECT f.id, f.name, f.slug, o.name, f.address, f.latitude, f.longitude, f.timezone,
-           {distance} AS distance_km, count(*) OVER () AS total
+           {{distance}} AS distance_km, count(*) OVER () AS total, v.id, v.compiled
     FROM facilities_facility f
     JOIN parkme_operator o ON o.id = f.operator_id
-    WHERE f.is_active {where}
-    ORDER BY {order}
+    LEFT JOIN facilities_rateversion v
+      ON v.facility_id = f.id AND {RATE_VERSION_IN_FORCE_SQL}
+    WHERE f.is_active {{where}}
+    ORDER BY {{order}}
     LIMIT %(limit)s OFFSET %(offset)s
-"""
+"""  # noqa: S608 - only constants are interpolated
 # Haversine distance in km; the bounding box in WHERE lets the geo index narrow rows first.
 _DISTANCE = (
     "2 * 6371.0 * asin(sqrt(power(sin(radians(f.latitude - %(lat)s) / 2), 2)"
     " + cos(radians(%(lat)s)) * cos(radians(f.latitude))"
     " * power(sin(radians(f.longitude - %(lng)s) / 2), 2)))"
 )
+_ROW_KEYS = (
+    "id",
+    "name",
+    "slug",
+    "operator",
+    "address",
+    "latitude",
+    "longitude",
+    "timezone",
+    "distance_km",
+)
 
 
 @dataclass(frozen=True)
 class SearchPage:
-    rows: list[dict]
+    rows: list[dict[str, Any]]  # the facility, its distance_km, and price / currency
     total: int
 
     @property
@@ -46,12 +78,43 @@ class SearchPage:
         return [row["id"] for row in self.rows]
 
 
+def _row_price(
+    row: tuple[Any, ...], *, window: Window, kind: str | None
+) -> tuple[Decimal | None, str | None]:
+    """The window's price at this row's facility by the version in force (None: none)."""
+    version_id, compiled, timezone = row[10], row[11], row[7]
+    if version_id is None:
+        return None, None
+    if isinstance(compiled, str):  # Django leaves jsonb of raw SQL undecoded
+        compiled = json.loads(compiled)
+    board = board_load(compiled, timezone=timezone, version_id=version_id)
+    try:
+        price = price_window(board, starts_at=window.starts_at, ends_at=window.ends_at, kind=kind)
+    except BoardGap:
+        return None, None
+    return price.total, price.currency
+
+
 def facility_search_page(
-    *, lat: float | None, lng: float | None, radius_km: float, limit: int, offset: int
+    *,
+    lat: float | None,
+    lng: float | None,
+    radius_km: float,
+    limit: int,
+    offset: int,
+    window: Window | None = None,
+    kind: str | None = None,
+    by_price: bool = False,
 ) -> SearchPage:
-    """One page of active facilities within radius_km of (lat, lng), nearest first, and
-    the total count, in one query. Without a point: every active facility by name."""
-    params: dict = {"limit": limit, "offset": offset}
+    """One page of active facilities within radius_km of (lat, lng), nearest first (or
+    cheapest first for the window, ``by_price``), each with the window's price by the
+    rate version in force, and the total count: one query. Without a point: every active
+    facility by name. Sorting by price prices every facility in the radius (at most
+    SEARCH_PRICE_SORT_MAX of them, nearest first) and then takes the page."""
+    window = window or default_window()
+    params: dict[str, Any] = {"limit": limit, "offset": offset, "at": window.starts_at}
+    if by_price:
+        params.update(limit=settings.SEARCH_PRICE_SORT_MAX, offset=0)
     if lat is not None and lng is not None:
         dlat = radius_km / 111.0
         dlng = radius_km / max(111.0 * math.cos(math.radians(lat)), 0.01)
@@ -78,57 +141,60 @@ def facility_search_page(
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         fetched = cursor.fetchall()
-    keys = (
-        "id",
-        "name",
-        "slug",
-        "operator",
-        "address",
-        "latitude",
-        "longitude",
-        "timezone",
-        "distance_km",
+    rows = []
+    for row in fetched:
+        price, currency = _row_price(row, window=window, kind=kind)
+        facility = dict(zip(_ROW_KEYS, row[:9], strict=True))
+        rows.append({**facility, "price": price, "currency": currency})
+    total = fetched[0][9] if fetched else 0
+    if by_price:
+        # Unpriced facilities last; equal prices stay nearest first (a stable sort).
+        rows.sort(key=lambda r: (r["price"] is None, r["price"] or Decimal(0)))
+        total = min(total, len(rows))
+        rows = rows[offset : offset + limit]
+    return SearchPage(rows=rows, total=total)
+
+
+def _unknown_facility_field() -> ParkMeError:
+    return ValidationFailed(
+        "Unknown facility.", fields={"facility": ["No active facility with this id."]}
     )
-    rows = [dict(zip(keys, row[:9], strict=True)) for row in fetched]
-    return SearchPage(rows=rows, total=fetched[0][9] if fetched else 0)
 
 
-def rate_plan_in_force(*, facility_id: int, at: datetime) -> RatePlan:
-    """The rate plan that prices a window of this active facility starting at ``at``, with
-    its facility loaded, in one query: the one answer to "which rate applies", for quotes,
-    bookings, extensions and overstays. An unknown or inactive facility is a validation
-    error on ``facility``; a facility without a plan takes no bookings (409)."""
-    plan = (
-        RatePlan.objects.in_force(at=at)
+def _no_such_facility() -> ParkMeError:
+    return NotFound("No facility with this id.")
+
+
+def rate_version_in_force(
+    *,
+    facility_id: int,
+    at: datetime,
+    unknown_facility: Callable[[], ParkMeError] = _unknown_facility_field,
+) -> RateVersion:
+    """The rate version that prices a window of this active facility starting at ``at``,
+    with its facility (and compiled board) loaded, in one query: the one answer to "which
+    rate applies", for quotes, search prices, bookings, extensions and overstays. An unknown
+    or inactive facility raises ``unknown_facility()`` (a validation error on ``facility``
+    by default); no version in force is 409 ``no_rate_in_force``."""
+    version = (
+        RateVersion.objects.in_force(at=at)
         .select_related("facility")
         .filter(facility_id=facility_id, facility__is_active=True)
         .first()
     )
-    if plan is None:
+    if version is None:
         if not Facility.objects.active().filter(pk=facility_id).exists():
-            raise ValidationFailed(
-                "Unknown facility.", fields={"facility": ["No active facility with this id."]}
-            )
-        raise NoAvailability("This facility takes no bookings right now (no rate plan).")
-    return plan
+            raise unknown_facility()
+        raise NoRateInForce()
+    return version
 
 
-def facility_get_active(*, facility_id: int, at: datetime | None = None) -> Facility:
-    """An active facility with its zones and (as ``plans_in_force``, when ``at`` is given)
-    the rate plan in force at ``at``; an inactive or unknown id is 404."""
-    prefetches: list[Prefetch] = [
-        Prefetch("zones", queryset=Zone.objects.order_by("level", "name"))
-    ]
-    if at is not None:
-        prefetches.append(
-            Prefetch(
-                "rate_plans", queryset=RatePlan.objects.in_force(at=at), to_attr="plans_in_force"
-            )
-        )
+def facility_get_active(*, facility_id: int) -> Facility:
+    """An active facility with its operator and zones; an inactive or unknown id is 404."""
     facility = (
         Facility.objects.active()
         .select_related("operator")
-        .prefetch_related(*prefetches)
+        .prefetch_related(Prefetch("zones", queryset=Zone.objects.order_by("level", "name")))
         .filter(pk=facility_id)
         .first()
     )
@@ -137,10 +203,21 @@ def facility_get_active(*, facility_id: int, at: datetime | None = None) -> Faci
     return facility
 
 
-def facility_plan_in_force(facility: Facility) -> RatePlan | None:
-    """The plan prefetched by ``facility_get_active(at=…)``, if the facility has one."""
-    plans: list[RatePlan] = getattr(facility, "plans_in_force", [])
-    return plans[0] if plans else None
+def facility_rate_boards(
+    *, facility: Facility, at: datetime
+) -> tuple[RateVersion | None, RateVersion | None]:
+    """The version in force at ``at`` and the next one scheduled after it (one query)."""
+    current = next_version = None
+    for version in (
+        RateVersion.objects.filter(facility=facility)
+        .filter(Q(valid_to__isnull=True) | Q(valid_to__gt=at))
+        .order_by("valid_from")[:2]
+    ):
+        if version.valid_from <= at and current is None:
+            current = version
+        elif next_version is None:
+            next_version = version
+    return current, next_version
 
 
 def facility_timezones(operator_ids: list[int] | None) -> list[str]:
@@ -154,25 +231,43 @@ def facility_timezones(operator_ids: list[int] | None) -> list[str]:
 @dataclass(frozen=True)
 class Quote:
     facility: Facility
-    window: Window
-    plan: RatePlan
-    price: Decimal
-    lines: list[PriceLine]
+    window: Window  # in the facility's local time
+    kind: str
+    version: RateVersion
+    price: Price
+    token: str  # a booking that sends it back keeps this total (facilities.quotes)
+    expires_at: datetime
 
 
-def facility_quote(*, facility_id: int, window: Window) -> Quote:
-    """The itemised price of a (validated) window at an active facility."""
-    facility = facility_get_active(facility_id=facility_id, at=window.starts_at)
-    plan = facility_plan_in_force(facility)
-    if plan is None:
-        raise NoAvailability("This facility takes no bookings right now (no rate plan).")
+def facility_quote(*, facility_id: int, window: Window, kind: str | None = None) -> Quote:
+    """The itemised price of a (validated) window at an active facility, by the version
+    in force at its start, for a spot kind (standard by default), with its quote token."""
+    version = rate_version_in_force(
+        facility_id=facility_id, at=window.starts_at, unknown_facility=_no_such_facility
+    )
+    facility = version.facility
+    kind = kind or SpotKind.STANDARD
+    price = price_window(
+        board_of(version), starts_at=window.starts_at, ends_at=window.ends_at, kind=kind
+    )
+    token, expires_at = quote_token_issue(
+        QuotedPrice(
+            facility_id=facility.pk,
+            window=window,
+            kind=kind,
+            version_id=version.pk,
+            currency=price.currency,
+            total=price.total,
+        ),
+        now=timezone.now(),
+    )
     tz = facility.tz
-    local = Window(window.starts_at.astimezone(tz), window.ends_at.astimezone(tz))
-    start, end, zone = window.starts_at, window.ends_at, facility.timezone
     return Quote(
         facility=facility,
-        window=local,
-        plan=plan,
-        price=window_price(rates=plan, starts_at=start, ends_at=end, timezone_name=zone),
-        lines=window_breakdown(rates=plan, starts_at=start, ends_at=end, timezone_name=zone),
+        window=Window(window.starts_at.astimezone(tz), window.ends_at.astimezone(tz)),
+        kind=kind,
+        version=version,
+        price=price,
+        token=token,
+        expires_at=expires_at.astimezone(tz),
     )

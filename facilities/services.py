@@ -8,12 +8,18 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
+from decimal import Decimal
+from typing import Any
 
 from django.db import transaction
 from django.db.models import QuerySet
 
-from facilities.models import Facility, Spot, SpotKind, SpotStatus, Zone
+from facilities.boards import board_of, rate_version_compile
+from facilities.models import Facility, RateBand, RateVersion, Spot, SpotKind, SpotStatus, Zone
+from facilities.rating import BoardGap, Price, price_window
 from parkme.cache_versions import bump_on_commit
+from parkme.db import constraint_errors
 from parkme.errors import ValidationFailed
 from parkme.models import Operator
 
@@ -155,3 +161,69 @@ def spot_import(
     touched = {spot.facility_id for spot in new_spots}
     bump_on_commit(touched)
     return SpotImportResult(created=len(new_spots), facilities=len(touched))
+
+
+# --- rate versions -------------------------------------------------------------------------
+
+
+def all_week(
+    unit_price: Decimal, *, unit_minutes: int = 60, label: str = "All day"
+) -> list[dict[str, Any]]:
+    """Bands that price every minute of the week at one tariff."""
+    return [
+        {
+            "weekday": weekday,
+            "starts": time(0),
+            "ends": None,
+            "unit_minutes": unit_minutes,
+            "unit_price": unit_price,
+            "label": label,
+        }
+        for weekday in range(7)
+    ]
+
+
+def _version_overlaps() -> ValidationFailed:
+    return ValidationFailed(
+        "This version's period overlaps another version of the facility.",
+        fields={"valid_from": ["Overlaps another version of this facility."]},
+    )
+
+
+@transaction.atomic
+def rate_version_create(
+    *,
+    facility: Facility,
+    valid_from: datetime,
+    bands: Iterable[dict[str, Any]],
+    valid_to: datetime | None = None,
+    **fields: Any,
+) -> RateVersion:
+    """A rate version with its weekday bands, compiled; a period overlapping another
+    version of the facility is refused (the exclusion constraint decides races)."""
+    with constraint_errors({"rateversion_no_overlap": _version_overlaps}):
+        version = RateVersion.objects.create(
+            facility=facility, valid_from=valid_from, valid_to=valid_to, **fields
+        )
+    RateBand.objects.bulk_create(RateBand(version=version, **band) for band in bands)
+    rate_version_compile(version_id=version.pk)
+    version.refresh_from_db(fields=["compiled"])
+    return version
+
+
+def rate_version_preview(
+    *, version: RateVersion, starts_local: datetime, ends_local: datetime, kind: str | None
+) -> Price:
+    """The price of a window given in the facility's local wall-clock time, on this board
+    (in force or not): what the admin's price preview shows."""
+    tz = version.facility.tz
+    starts = starts_local.replace(tzinfo=None).replace(tzinfo=tz)
+    ends = ends_local.replace(tzinfo=None).replace(tzinfo=tz)
+    if ends <= starts:
+        raise ValidationFailed("Leave after you enter.", fields={"ends": ["Before the start."]})
+    if ends - starts > timedelta(days=31):
+        raise ValidationFailed("Preview at most 31 days.", fields={"ends": ["Too long."]})
+    try:
+        return price_window(board_of(version), starts_at=starts, ends_at=ends, kind=kind)
+    except BoardGap as exc:
+        raise ValidationFailed(f"The board does not price every minute: {exc}") from exc

@@ -3,17 +3,25 @@
 Only superusers (ops) see users and operators. Operator admins manage the memberships of
 their own operator, by e-mail of an existing account, never the global user list; every
 membership write goes through parkme.services so is_staff and staff groups stay in sync.
+Adding a member answers the same whether or not the e-mail has a ParkMe account, so the
+form cannot be used to find out who has one.
 """
 
+import logging
+
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.admin import UserAdmin as BaseUserAdmin
 from django.core.exceptions import PermissionDenied
+from django.http import HttpResponseRedirect
+from django.urls import reverse
 
 from parkme.admin_tenancy import SuperuserOnlyAdmin, TenantScopedAdmin
 from parkme.models import Membership, Operator, User
 from parkme.services import membership_remove, membership_set, user_sync_staff_flag
 from parkme.tenancy import ADMIN_ROLES
+
+logger = logging.getLogger(__name__)
 
 admin.site.site_header = "ParkMe staff admin"
 admin.site.site_title = "ParkMe staff admin"
@@ -60,8 +68,14 @@ class OperatorAdmin(SuperuserOnlyAdmin):
 
 
 class MembershipAddForm(forms.ModelForm):
+    """Adds the account with this e-mail, if there is one. An e-mail without an account is
+    accepted just the same and adds nothing: the answer never tells whether someone has a
+    ParkMe account (only people already in this operator's list are named as such)."""
+
     email = forms.EmailField(
-        label="E-mail", help_text="The person's ParkMe account (they register first)."
+        label="E-mail",
+        help_text="The person's ParkMe account. Nothing is added if no account uses this "
+        "e-mail: they register first.",
     )
 
     class Meta:
@@ -75,8 +89,9 @@ class MembershipAddForm(forms.ModelForm):
             return cleaned
         user = User.objects.filter(email__iexact=email).first()
         if user is None:
-            self.add_error("email", "No ParkMe account uses this e-mail.")
-        elif operator and Membership.objects.filter(user=user, operator=operator).exists():
+            return cleaned  # accepted like any other e-mail; MembershipAdmin adds nothing
+        if operator and Membership.objects.filter(user=user, operator=operator).exists():
+            # They are in this operator's member list already, which this admin can see.
             self.add_error("email", "Already a member of this operator: change that membership.")
         else:
             self.instance.user = user
@@ -117,8 +132,32 @@ class MembershipAdmin(TenantScopedAdmin):
     def save_model(self, request, obj, form, change):
         if not self.may_write(request, obj):
             raise PermissionDenied
+        if obj.user_id is None:  # an e-mail without an account: nothing to add
+            logger.info("membership add for an e-mail without an account: nothing added")
+            return
         saved = membership_set(user=obj.user, operator=obj.operator, role=obj.role)
         obj.pk = saved.pk
+
+    def log_addition(self, request, obj, message):
+        if obj.pk is None:  # nothing was added, so there is nothing to log
+            return None
+        return super().log_addition(request, obj, message)
+
+    def response_add(self, request, obj, post_url_continue=None):
+        """The same message and redirect whether or not a membership was added: "Save and
+        continue editing" would open the new membership's page, so every save goes back to
+        the list (or to a fresh form for "Save and add another")."""
+        email = request.POST.get("email", "").strip()
+        self.message_user(
+            request,
+            f"If {email} belongs to a ParkMe account, that account is now "
+            f"{obj.get_role_display().lower()} of {obj.operator}. If it does not, nothing "
+            "was added: ask them to register first, then add them again.",
+            messages.SUCCESS,
+        )
+        if "_addanother" in request.POST:
+            return HttpResponseRedirect(request.path)
+        return HttpResponseRedirect(reverse("admin:parkme_membership_changelist"))
 
     def delete_model(self, request, obj):
         membership_remove(membership=obj)

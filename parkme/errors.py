@@ -43,6 +43,16 @@ class NoAvailability(Conflict):
     default_message = "No spot of that kind is free for that window."
 
 
+class NoRateInForce(Conflict):
+    code = "no_rate_in_force"
+    default_message = "The facility has no rate in force for that window."
+
+
+class QuoteExpired(Conflict):
+    code = "quote_expired"
+    default_message = "The quote has expired: ask for a new one."
+
+
 class InvalidTransition(Conflict):
     code = "invalid_transition"
     default_message = "That action is not allowed in the booking's current state."

@@ -94,7 +94,7 @@ class TenantQuerySet(models.QuerySet[_M]):
         )
 
 
-def device_account() -> models.Expression:
+def device_account() -> models.Q:
     """A user annotation: True for a gate-device account (a device in some operator, staff
     in none, not ops). Device accounts use the gate API only."""
     from django.db.models import Exists, OuterRef, Q

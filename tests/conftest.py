@@ -26,7 +26,7 @@ def operator_b(db):
 @pytest.fixture
 def facility_a(operator_a):
     facility = factories.FacilityFactory(operator=operator_a, name="A Garage", slug="a-garage")
-    factories.RatePlanFactory(facility=facility)
+    factories.RateVersionFactory(facility=facility)
     return facility
 
 
@@ -35,7 +35,7 @@ def facility_b(operator_b):
     facility = factories.FacilityFactory(
         operator=operator_b, name="B Garage", slug="b-garage", latitude=60.18, longitude=24.95
     )
-    factories.RatePlanFactory(facility=facility)
+    factories.RateVersionFactory(facility=facility)
     return facility
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import factory
@@ -10,7 +10,8 @@ from django.utils import timezone
 
 from bookings.models import Booking
 from bookings.states import BookingStatus
-from facilities.models import Facility, RatePlan, Spot, SpotKind, Zone
+from facilities.models import Facility, RateVersion, Spot, SpotKind, Zone
+from facilities.services import all_week, rate_version_create
 from parkme.models import Membership, Operator, Role, User
 from vehicles.models import Vehicle
 
@@ -80,15 +81,24 @@ class SpotFactory(factory.django.DjangoModelFactory):
     kind = SpotKind.STANDARD
 
 
-class RatePlanFactory(factory.django.DjangoModelFactory):
+class RateVersionFactory(factory.django.DjangoModelFactory):
+    """A rate version in force since 2000 and until further notice: every hour at
+    ``hourly_rate``, capped at ``daily_max`` per day; free to cancel until the start, the
+    whole price after it."""
+
     class Meta:
-        model = RatePlan
+        model = RateVersion
 
     facility = factory.SubFactory(FacilityFactory)
+    valid_from = datetime(2000, 1, 1, tzinfo=UTC)
     currency = "EUR"
-    hourly_rate = Decimal("3.00")
     daily_max = Decimal("20.00")
     grace_minutes = 15
+    cancel_fee_percent = Decimal("100")
+
+    @classmethod
+    def _create(cls, model_class, *args, hourly_rate="3.00", **kwargs):
+        return rate_version_create(bands=all_week(Decimal(str(hourly_rate))), **kwargs)
 
 
 class VehicleFactory(factory.django.DjangoModelFactory):

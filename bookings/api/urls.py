@@ -11,6 +11,11 @@ urlpatterns = [
     ),
     path("bookings/", views.BookingListCreateView.as_view(), name="bookings"),
     path("bookings/<uuid:public_id>/", views.BookingDetailView.as_view(), name="booking"),
+    path(
+        "bookings/<uuid:public_id>/extend-quote/",
+        views.BookingExtendQuoteView.as_view(),
+        name="booking-extend-quote",
+    ),
     *(
         path(
             f"bookings/<uuid:public_id>/{action}/",

@@ -348,6 +348,9 @@ AXES_COOLOFF_TIME = timedelta(minutes=env.int("AXES_COOLOFF_MINUTES", default=30
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_RESET_ON_SUCCESS = True
 AXES_USERNAME_FORM_FIELD = "username"
+# The client's address as the rest of ParkMe reads it (X-Forwarded-For up to NUM_PROXIES):
+# behind nginx, REMOTE_ADDR is the proxy, and one lock would shut every client out.
+AXES_CLIENT_IP_CALLABLE = "parkme.metrics.client_ip"
 
 # --- Content-Security-Policy (django-csp) --------------------------------------------------
 # Admin and API docs load nothing from other origins: Swagger UI is served from the app
@@ -428,6 +431,9 @@ SPECTACULAR_SETTINGS = {
     ],
 }
 
+# How long a quote's price is honoured by POST bookings/ with its quote_token.
+QUOTE_TOKEN_MINUTES = env.int("QUOTE_TOKEN_MINUTES", default=15)
+
 # --- booking rules (see docs/api.md) ------------------------------------------------------
 PARKME_BOOKING = {
     "MIN_MINUTES": env.int("BOOKING_MIN_MINUTES", default=15),
@@ -441,6 +447,8 @@ PARKME_BOOKING = {
 }
 SEARCH_DEFAULT_RADIUS_KM = 5
 SEARCH_MAX_RADIUS_KM = 50
+# sort=price prices every facility in the radius: at most this many, nearest first.
+SEARCH_PRICE_SORT_MAX = env.int("SEARCH_PRICE_SORT_MAX", default=500)
 API_CACHE_TTL_SECONDS = env.int("API_CACHE_TTL_SECONDS", default=60)
 
 # --- observability ------------------------------------------------------------------------
@@ -479,6 +487,8 @@ LOGGING = {
     "loggers": {
         "django.db.backends": {"level": "INFO"},
         "pgserver": {"level": "WARNING"},
+        # Every admin login would log an INFO line; lockouts are WARNING and still show.
+        "axes": {"level": "WARNING"},
     },
 }
 

@@ -19,24 +19,31 @@ from django.utils import timezone
 
 from bookings.models import Booking, BookingEvent, Notification, NotificationKind
 from bookings.states import BookingStatus
-from facilities.models import Facility, RatePlan, Spot, Zone
+from facilities.models import Facility, RateVersion, Spot, Zone
 from parkme.models import Membership, Operator, Role, User
 from parkme.services import ROLE_GROUPS, membership_set
 from tests import factories
 from vehicles.models import PlateLookup
 
+# The data migrations that build the staff groups and their permissions, in order.
+GROUP_MIGRATIONS = (
+    ("parkme", "0002_staff_groups", "install_groups"),
+    ("facilities", "0006_rate_table_permissions", "grant"),
+)
+
 
 def ensure_staff_groups() -> None:
-    """Transactional tests flush the database, data migrations included: put the groups of
-    parkme/migrations/0002_staff_groups.py back, built by that very migration code."""
+    """Transactional tests flush the database, data migrations included: put the staff
+    groups and their permissions back, built by those very migrations' code."""
     if Group.objects.filter(name__in=ROLE_GROUPS.values()).count() == len(ROLE_GROUPS):
         return
     from django.db import connection
     from django.db.migrations.loader import MigrationLoader
 
-    migration = importlib.import_module("parkme.migrations.0002_staff_groups")
-    state = MigrationLoader(connection).project_state(("parkme", "0002_staff_groups"))
-    migration.install_groups(state.apps, None)
+    loader = MigrationLoader(connection)
+    for app, name, function in GROUP_MIGRATIONS:
+        migration = importlib.import_module(f"{app}.migrations.{name}")
+        getattr(migration, function)(loader.project_state((app, name)).apps, None)
 
 
 @pytest.fixture(autouse=True)
@@ -57,7 +64,7 @@ class Tenant:
     facility: Facility
     zone: Zone
     spot: Spot
-    rate_plan: RatePlan
+    rate_version: RateVersion
     booking: Booking
     event: BookingEvent
     notification: Notification
@@ -89,7 +96,7 @@ def build_tenant(operator: Operator, facility: Facility, *, tag: str, driver: Us
         facility=facility,
         zone=zone,
         spot=spot,
-        rate_plan=facility.rate_plans.get(),
+        rate_version=facility.rate_versions.get(),
         booking=booking,
         event=event,
         notification=notification,

@@ -8,13 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 import pytest
 from django.urls import reverse
 
 from bookings.models import Booking
 from bookings.states import BookingStatus
-from facilities.models import Facility, RatePlan, Spot, SpotStatus, Zone
+from facilities.models import Facility, RateVersion, Spot, SpotStatus, Zone
 from parkme.models import Membership
 from tests import factories
 from tests.admin.conftest import Tenant
@@ -45,7 +46,7 @@ CASES = [
     Case(
         "facilities_spot", lambda t: t.spot, lambda t: t.spot.code, ("bookings", "booking", "spot")
     ),
-    Case("facilities_rateplan", lambda t: t.rate_plan, lambda t: t.facility.name),
+    Case("facilities_rateversion", lambda t: t.rate_version, lambda t: t.facility.name),
     Case("parkme_membership", lambda t: t.membership, lambda t: t.membership.user.email),
     Case(
         "bookings_booking",
@@ -199,7 +200,7 @@ def facility_form(operator, **extra) -> dict[str, str]:
         "longitude": "24.9",
         "timezone": "Europe/Helsinki",
         "is_active": "on",
-        **management("zones", "rate_plans"),
+        **management("zones"),
         **extra,
     }
 
@@ -279,22 +280,81 @@ def test_moving_own_spot_into_b_is_refused(world, admin_a, as_user):
     assert (spot.zone_id, spot.facility_id) == (world.a.zone.pk, world.a.facility.pk)
 
 
-@pytest.mark.parametrize(("target", "created"), [("a", True), ("b", False)])
-def test_add_rate_plan_only_for_own_facility(target, created, world, admin_a, as_user):
-    facility = getattr(world, target).facility
+def rate_version_form(facility_id: int, **extra: str) -> dict[str, str]:
+    """The admin's add form of a rate version: every day at 9.99 an hour, from 2031."""
+    data = {
+        "facility": str(facility_id),
+        "label": "Forged board",
+        "valid_from_0": "2031-01-01",
+        "valid_from_1": "00:00:00",
+        "currency": "EUR",
+        "vat_percent": "24",
+        "minimum_charge": "0",
+        "grace_minutes": "10",
+        "cancel_free_hours": "0",
+        **management("early_birds", "special_days", "kind_adjustments"),
+        "bands-TOTAL_FORMS": "7",
+        "bands-INITIAL_FORMS": "0",
+        "bands-MIN_NUM_FORMS": "0",
+        "bands-MAX_NUM_FORMS": "1000",
+    }
+    for day in range(7):
+        data |= {
+            f"bands-{day}-weekday": str(day),
+            f"bands-{day}-starts": "00:00",
+            f"bands-{day}-ends": "",
+            f"bands-{day}-unit_minutes": "60",
+            f"bands-{day}-unit_price": "9.99",
+        }
+    return data | extra
 
-    as_user(admin_a).post(
-        reverse("admin:facilities_rateplan_add"),
-        {
-            "facility": str(facility.pk),
-            "currency": "EUR",
-            "hourly_rate": "9.99",
-            "daily_max": "50.00",
-            "grace_minutes": "10",
-        },
+
+@pytest.mark.parametrize(("target", "created"), [("a", True), ("b", False)])
+def test_add_rate_version_only_for_own_facility(target, created, world, admin_a, as_user):
+    tenant = getattr(world, target)
+    # The board in force ends when 2031 starts, so a new one may start then.
+    RateVersion.objects.filter(pk=tenant.rate_version.pk).update(
+        valid_to=datetime(2031, 1, 1, tzinfo=world.a.facility.tz)
     )
 
-    assert RatePlan.objects.filter(hourly_rate="9.99").exists() is created
+    response = as_user(admin_a).post(
+        reverse("admin:facilities_rateversion_add"), rate_version_form(tenant.facility.pk)
+    )
+
+    assert response.status_code == (302 if created else 200)
+    assert RateVersion.objects.filter(label="Forged board").exists() is created
+
+
+def test_a_board_that_leaves_minutes_unpriced_or_overlaps_is_refused_by_name(
+    world, admin_a, as_user
+):
+    RateVersion.objects.filter(pk=world.a.rate_version.pk).update(
+        valid_to=datetime(2031, 1, 1, tzinfo=world.a.facility.tz)
+    )
+    client = as_user(admin_a)
+    url = reverse("admin:facilities_rateversion_add")
+    gap = rate_version_form(world.a.facility.pk, **{"bands-2-starts": "08:00"})
+    overlap = rate_version_form(
+        world.a.facility.pk,
+        **{
+            "bands-TOTAL_FORMS": "8",
+            "bands-7-weekday": "0",
+            "bands-7-starts": "07:00",
+            "bands-7-ends": "09:00",
+            "bands-7-unit_minutes": "30",
+            "bands-7-unit_price": "1",
+        },
+    )
+    clash = rate_version_form(world.a.facility.pk, valid_from_0="2030-06-01")
+
+    gap_page = client.post(url, gap).content.decode()
+    overlap_page = client.post(url, overlap).content.decode()
+    clash_page = client.post(url, clash).content.decode()
+
+    assert "Wed 00:00–08:00 has no band" in gap_page
+    assert "Bands overlap on Mon from 07:00 to 09:00" in overlap_page
+    assert "overlaps another version of the facility" in clash_page
+    assert not RateVersion.objects.filter(label="Forged board").exists()
 
 
 def test_editing_b_facility_by_forged_post_changes_nothing(world, admin_a, as_user):

@@ -37,7 +37,7 @@ def garage(db):
     facility = factories.FacilityFactory(
         name="Kamppi", slug="kamppi", latitude=60.1690, longitude=24.9320
     )
-    factories.RatePlanFactory(
+    factories.RateVersionFactory(
         facility=facility, hourly_rate="3.00", daily_max="20.00", grace_minutes=15
     )
     zone = factories.ZoneFactory(facility=facility, name="P1", level=-1)

@@ -158,3 +158,184 @@ def test_bad_extend_bodies(alice, alice_car, garage):
         assert r.status_code == 400, body
     booking.refresh_from_db()
     assert booking.ends_at - booking.starts_at == timedelta(hours=2)
+
+
+# --- strict types: a value of the wrong JSON type is refused, never coerced ---------------
+
+
+@pytest.mark.parametrize("is_ev", [0, 1, "true", "false", "yes", None, [True]])
+def test_is_ev_takes_only_json_booleans(alice, is_ev):
+    from vehicles.models import Vehicle
+
+    client = api_client_for(alice)
+    r = client.post("/api/v1/vehicles/", {"plate": "EV-1", "is_ev": is_ev}, format="json")
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "validation_error"
+    assert list(r.json()["error"]["fields"]) == ["is_ev"]
+    assert not Vehicle.objects.exists()
+
+
+def test_patching_is_ev_with_a_number_changes_nothing(alice, alice_car):
+    r = api_client_for(alice).patch(
+        f"/api/v1/vehicles/{alice_car.id}/", {"is_ev": 1}, format="json"
+    )
+    assert r.status_code == 400
+    assert list(r.json()["error"]["fields"]) == ["is_ev"]
+    alice_car.refresh_from_db()
+    assert alice_car.is_ev is False
+
+
+@pytest.mark.parametrize("plate", [0, 123456, 1.5, True, ["ABC-123"], {"plate": "ABC"}])
+def test_a_plate_must_be_a_json_string(alice, garage, device_of, plate):
+    from bookings.models import GateEvent
+    from vehicles.models import Vehicle
+
+    r = api_client_for(alice).post("/api/v1/vehicles/", {"plate": plate}, format="json")
+    assert r.status_code == 400
+    assert list(r.json()["error"]["fields"]) == ["plate"]
+    gate = api_client_for(device_of(garage.operator))
+    r = gate.post(
+        "/api/v1/operator/gate-events/",
+        {"facility": garage.id, "plate": plate, "direction": "entry"},
+        format="json",
+    )
+    assert r.status_code == 400
+    assert list(r.json()["error"]["fields"]) == ["plate"]
+    assert not Vehicle.objects.exists()
+    assert not GateEvent.objects.exists()
+
+
+def test_a_plate_counts_every_character_sent(alice):
+    """At most 20 characters as typed (the schema's maxLength), spaces included."""
+    from vehicles.models import Vehicle
+
+    client = api_client_for(alice)
+    r = client.post("/api/v1/vehicles/", {"plate": "   ABC-123-DEF-45   "}, format="json")
+    assert r.status_code == 201, r.content
+    assert r.json()["plate"] == "ABC-123-DEF-45"
+    r = client.post("/api/v1/vehicles/", {"plate": "   ABC-123-DEF-456   "}, format="json")
+    assert r.status_code == 400
+    assert list(r.json()["error"]["fields"]) == ["plate"]
+    assert Vehicle.objects.count() == 1
+
+
+@pytest.mark.parametrize(
+    ("field", "wrong"),
+    [
+        ("facility", str),  # "12"
+        ("facility", float),  # 12.0
+        ("facility", lambda _: True),
+        ("vehicle", str),
+        ("hold", lambda _: 0),
+        ("hold", lambda _: "false"),
+    ],
+)
+def test_booking_ids_and_hold_take_only_their_json_type(alice, alice_car, garage, field, wrong):
+    body = booking_body(garage, alice_car, tomorrow_at(9), hold=False)
+    body[field] = wrong(body[field])
+    r = api_client_for(alice).post("/api/v1/bookings/", body, format="json")
+    assert r.status_code == 400, r.content
+    assert list(r.json()["error"]["fields"]) == [field]
+    assert Booking.objects.count() == 0
+
+
+# --- empty query parameters are values, and refused -------------------------------------
+
+
+@pytest.mark.parametrize(
+    "query",
+    [
+        "starts_at=",
+        "starts_at=&ends_at=",
+        "ends_at=",
+        "lat=&lng=",
+        "radius_km=",
+        "kind=",
+        "page=",
+        "page_size=",
+    ],
+)
+def test_an_empty_search_parameter_is_refused_not_ignored(api, garage, query):
+    r = api.get(f"/api/v1/facilities/?{query}")
+    assert r.status_code == 400, r.content
+    assert r.json()["error"]["code"] == "validation_error"
+    assert set(r.json()["error"]["fields"]) <= {"starts_at", "ends_at", "lat", "lng"} | {
+        query.split("=")[0]
+    }
+
+
+@pytest.mark.parametrize("query", ["starts_at=", "starts_at=&ends_at=", "ends_at="])
+def test_an_empty_window_on_detail_and_quote_is_refused(api, garage, query):
+    for path in (f"/api/v1/facilities/{garage.id}/", f"/api/v1/facilities/{garage.id}/quote/"):
+        r = api.get(f"{path}?{query}")
+        assert r.status_code == 400, (path, r.content)
+        assert r.json()["error"]["code"] == "validation_error"
+
+
+@pytest.mark.parametrize(
+    "query", ["date_to=", "date_from=", "status=", "page=", "page_size=", "page_size=101"]
+)
+def test_an_empty_or_out_of_range_bookings_filter_is_refused(alice, query):
+    r = api_client_for(alice).get(f"/api/v1/bookings/?{query}")
+    assert r.status_code == 400, r.content
+    assert list(r.json()["error"]["fields"]) == [query.split("=")[0]]
+
+
+@pytest.mark.parametrize("query", ["page=", "page=0", "page=x", "page_size=", "page_size=0"])
+def test_vehicle_list_paging_is_checked_not_clamped(alice, alice_car, query):
+    r = api_client_for(alice).get(f"/api/v1/vehicles/?{query}")
+    assert r.status_code == 400, r.content
+    assert list(r.json()["error"]["fields"]) == [query.split("=")[0]]
+
+
+def test_vehicle_list_page_size_over_the_limit_is_refused(alice, alice_car):
+    client = api_client_for(alice)
+    assert client.get("/api/v1/vehicles/?page_size=100").status_code == 200
+    r = client.get("/api/v1/vehicles/?page_size=101")
+    assert r.status_code == 400
+    assert list(r.json()["error"]["fields"]) == ["page_size"]
+
+
+# --- bodies that are not objects --------------------------------------------------------
+
+
+@pytest.mark.parametrize("payload", [b"[]", b"null", b"0", b'""', b"false", b"[1]"])
+def test_a_transition_body_that_is_not_an_object_is_refused(alice, alice_car, garage, payload):
+    from tests.factories import BookingFactory
+
+    booking = BookingFactory(spot=garage.spots.first(), vehicle=alice_car)
+    status_before = booking.status
+    client = api_client_for(alice)
+    for action in ("cancel", "confirm", "check-in", "check-out"):
+        r = client.generic(
+            "POST",
+            f"/api/v1/bookings/{booking.public_id}/{action}/",
+            payload,
+            "application/json",
+        )
+        assert r.status_code == 400, (action, payload, r.content)
+        assert r.json()["error"]["code"] == "validation_error"
+    booking.refresh_from_db()
+    assert booking.status == status_before
+
+
+def test_a_transition_without_a_body_still_works(alice, alice_car, garage):
+    from tests.factories import BookingFactory
+
+    booking = BookingFactory(spot=garage.spots.first(), vehicle=alice_car)
+    r = api_client_for(alice).post(f"/api/v1/bookings/{booking.public_id}/cancel/")
+    assert r.status_code == 200, r.content
+    assert r.json()["status"] == "cancelled"
+
+
+def test_a_blank_looking_token_is_a_wrong_token_not_a_blank_field(api):
+    """Tokens and credentials are taken as sent: whitespace is a bad token (401), as the
+    schema (minLength 1) says, not a blank field (400)."""
+    for path, body in [
+        ("/api/v1/auth/token/refresh/", {"refresh": " "}),
+        ("/api/v1/auth/logout/", {"refresh": "\t"}),
+        ("/api/v1/auth/token/", {"email": " ", "password": " "}),
+    ]:
+        r = api.post(path, body, format="json")
+        assert r.status_code == 401, (path, r.content)
+        assert r.json()["error"]["code"] == "authentication_failed"

@@ -143,7 +143,8 @@ def test_cancel_before_start_is_free_and_frees_the_spot(
     )
     assert r.status_code == 200
     assert r.json()["status"] == BookingStatus.CANCELLED
-    assert r.json()["price"] == "0.00"
+    # The board lets drivers cancel free until the start: all of the price is due back.
+    assert (r.json()["cancellation_fee"], r.json()["refund_due"]) == ("0.00", r.json()["price"])
     assert Notification.objects.filter(kind=NotificationKind.CANCELLED).count() == 1
     assert BookingEvent.objects.filter(
         to_status=BookingStatus.CANCELLED, reason="plans changed"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import timedelta
+from decimal import Decimal
 
 import pytest
 
@@ -12,7 +13,7 @@ from tests.api.conftest import booking_body, tomorrow_at
 from tests.factories import (
     BookingFactory,
     FacilityFactory,
-    RatePlanFactory,
+    RateVersionFactory,
     SpotFactory,
     ZoneFactory,
 )
@@ -26,7 +27,7 @@ def _facility(name, lat, lng, spots=2, kind="standard", **kw):
     facility = FacilityFactory(
         name=name, slug=name.lower().replace(" ", "-"), latitude=lat, longitude=lng, **kw
     )
-    RatePlanFactory(facility=facility)
+    RateVersionFactory(facility=facility)
     zone = ZoneFactory(facility=facility)
     for _ in range(spots):
         SpotFactory(zone=zone, kind=kind)
@@ -147,18 +148,23 @@ def test_detail_cache_is_invalidated_when_a_spot_goes_into_maintenance(
     assert r.json()["available_spots"] == 4
 
 
-def test_detail_has_zones_rate_plan_and_availability_per_kind(api, garage, alice_car):
+def test_detail_has_zones_rate_board_and_availability_per_kind(api, garage, alice_car):
     start = tomorrow_at(10)
     BookingFactory(spot=garage.spots.get(code="E1"), vehicle=alice_car, starts_at=start)
     r = api.get(f"/api/v1/facilities/{garage.id}/", _window(start))
     assert r.status_code == 200
     body = r.json()
-    assert body["rate_plan"] == {
-        "currency": "EUR",
-        "hourly_rate": "3.00",
-        "daily_max": "20.00",
-        "grace_minutes": 15,
+    board = body["rate_board"]
+    assert (board["currency"], board["daily_max"], board["grace_minutes"]) == ("EUR", "20.00", 15)
+    assert [(b["weekday"], b["starts"], b["ends"], b["unit_price"]) for b in board["bands"]] == [
+        (day, "00:00", None, "3.00") for day in range(7)
+    ]
+    assert board["cancellation"] == {
+        "free_until_hours_before": 0,
+        "fee_percent": "100.00",
+        "fee_fixed": None,
     }
+    assert body["next_rate_board"] is None
     assert body["zones"] == [
         {
             "id": garage.zones.get().id,
@@ -204,7 +210,11 @@ def test_quote_prices_the_window_in_local_time(api, garage):
     assert body["price"] == "9.00"
     assert body["currency"] == "EUR"
     assert body["starts_at"].endswith(("+02:00", "+03:00"))  # Helsinki offset
-    assert body["lines"][0]["started_hours"] == 3
+    assert body["lines"][0]["units"] == 3
+    assert sum(Decimal(line["amount"]) for line in body["lines"]) == Decimal("9.00")
+    assert Decimal(body["net"]) + Decimal(body["vat"]) == Decimal("9.00")
+    assert body["spot_kind"] == "standard"
+    assert body["quote_token"]
 
 
 def test_quote_needs_both_times_with_offsets(api, garage):

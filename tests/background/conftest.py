@@ -29,7 +29,7 @@ BASE_DIR = Path(settings.BASE_DIR)
 @pytest.fixture
 def garage(db):
     facility = factories.FacilityFactory(name="Harbour Garage", timezone="Europe/Helsinki")
-    factories.RatePlanFactory(facility=facility, grace_minutes=15)
+    factories.RateVersionFactory(facility=facility, grace_minutes=15)
     return facility
 
 

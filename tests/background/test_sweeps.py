@@ -54,7 +54,7 @@ def test_timed_out_hold_is_expired_and_frees_the_spot(
 def test_no_show_expires_only_after_the_facilitys_grace(garage, book):
     now = timezone.now()
     strict = factories.FacilityFactory(name="Strict Garage")
-    factories.RatePlanFactory(facility=strict, grace_minutes=0)
+    factories.RateVersionFactory(facility=strict, grace_minutes=0)
     within_grace = book(starts_at=now - minutes(14), ends_at=now + minutes(60))
     past_grace = book(starts_at=now - minutes(16), ends_at=now + minutes(60))
     strict_late = book(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -10,12 +10,11 @@ from django.db import IntegrityError, transaction
 
 from bookings.models import Booking, Notification, NotificationKind
 from bookings.states import BookingStatus
-from facilities.models import RatePlan, Spot
+from facilities.models import RateVersion, Spot
 from tests.factories import (
     BookingFactory,
     FacilityFactory,
     MembershipFactory,
-    RatePlanFactory,
     SpotFactory,
     UserFactory,
     VehicleFactory,
@@ -61,16 +60,38 @@ def test_one_idempotency_key_per_driver():
     BookingFactory(idempotency_key="k-1")
 
 
-def test_at_most_one_active_rate_plan_per_facility():
+def test_rate_versions_of_one_facility_never_overlap_in_time():
     facility = FacilityFactory()
-    RatePlanFactory(facility=facility)
-    _refused("rateplan_one_active", lambda: RatePlanFactory(facility=facility))
-    RatePlanFactory(facility=facility, is_active=False)
-    assert RatePlan.objects.filter(facility=facility).count() == 2
+    jan, feb, mar = (datetime(2027, m, 1, tzinfo=UTC) for m in (1, 2, 3))
+    RateVersion.objects.create(facility=facility, valid_from=jan, valid_to=feb)
+    _refused(
+        "rateversion_no_overlap",
+        lambda: RateVersion.objects.create(facility=facility, valid_from=jan + timedelta(days=9)),
+    )
+    _refused(
+        "rateversion_no_overlap",
+        lambda: RateVersion.objects.create(
+            facility=facility, valid_from=datetime(2026, 1, 1, tzinfo=UTC)
+        ),
+    )
+    # Back to back (half-open periods) is fine, and so is another facility at the same time.
+    RateVersion.objects.create(facility=facility, valid_from=feb, valid_to=mar)
+    RateVersion.objects.create(facility=facility, valid_from=mar)
+    RateVersion.objects.create(facility=FacilityFactory(), valid_from=jan)
+    assert RateVersion.objects.filter(facility=facility).count() == 3
 
 
-def test_rate_plan_currency_must_be_iso_code():
-    _refused("rateplan_currency_iso", lambda: RatePlanFactory(currency="eur"))
+def test_rate_version_period_and_currency_are_checked():
+    facility = FacilityFactory()
+    now = datetime(2027, 1, 1, tzinfo=UTC)
+    _refused(
+        "rateversion_period_nonempty",
+        lambda: RateVersion.objects.create(facility=facility, valid_from=now, valid_to=now),
+    )
+    _refused(
+        "rateversion_currency_iso",
+        lambda: RateVersion.objects.create(facility=facility, valid_from=now, currency="eur"),
+    )
 
 
 def test_spot_code_unique_per_facility_but_not_across():

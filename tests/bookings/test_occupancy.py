@@ -27,7 +27,7 @@ def seeded():
     now = timezone.now()
     hour = sweeps.hour_start(now)
     facility = factories.FacilityFactory(slug="seeded", operator__slug="seeded-op")
-    factories.RatePlanFactory(facility=facility)
+    factories.RateVersionFactory(facility=facility)
     zone = factories.ZoneFactory(facility=facility)
     spots = factories.SpotFactory.create_batch(4, zone=zone)
     factories.SpotFactory(zone=zone, status=SpotStatus.MAINTENANCE)

@@ -28,7 +28,7 @@ pytestmark = pytest.mark.django_db
 @pytest.fixture
 def garage():
     facility = factories.FacilityFactory()
-    factories.RatePlanFactory(facility=facility, hourly_rate=Decimal("3.00"))
+    factories.RateVersionFactory(facility=facility, hourly_rate=Decimal("3.00"))
     return facility
 
 

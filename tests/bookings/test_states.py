@@ -109,7 +109,7 @@ SERVICES = {
 )
 def test_each_driver_action_on_each_status_moves_and_records_or_is_refused(action, status):
     facility = factories.FacilityFactory()
-    factories.RatePlanFactory(facility=facility)
+    factories.RateVersionFactory(facility=facility)
     booking = _booking(status, facility=facility)
     expected = EXPECTED.get((action, status))
     if expected is None:
@@ -130,7 +130,7 @@ def test_each_driver_action_on_each_status_moves_and_records_or_is_refused(actio
 @pytest.mark.django_db
 def test_a_gate_device_may_check_in_but_not_cancel():
     facility = factories.FacilityFactory()
-    factories.RatePlanFactory(facility=facility)
+    factories.RateVersionFactory(facility=facility)
     booking = _booking(CONFIRMED, facility=facility)
     device = factories.UserFactory()
     with pytest.raises(InvalidTransition):
@@ -145,7 +145,7 @@ def test_a_bulk_move_skips_rows_the_table_does_not_allow_and_records_the_rest_in
     django_assert_max_num_queries,
 ):
     facility = factories.FacilityFactory()
-    factories.RatePlanFactory(facility=facility)
+    factories.RateVersionFactory(facility=facility)
     held = _booking(HELD, facility=facility)
     confirmed = _booking(CONFIRMED, facility=facility)
     active = _booking(ACTIVE, facility=facility)  # a sweep may never expire a parked car
@@ -167,7 +167,8 @@ def test_a_bulk_move_skips_rows_the_table_does_not_allow_and_records_the_rest_in
 @pytest.mark.django_db
 def test_cancel_before_the_start_refunds_everything():
     facility = factories.FacilityFactory()
-    factories.RatePlanFactory(facility=facility)
+    factories.RateVersionFactory(facility=facility)
     booking = _booking(CONFIRMED, facility=facility)
     cancelled = services.booking_cancel(booking=booking, actor=booking.driver)
-    assert cancelled.price == Decimal("0.00")
+    # The price stands as quoted; no fee, so all of it is due back.
+    assert (cancelled.price, cancelled.cancellation_fee) == (Decimal("6.00"), Decimal("0.00"))

@@ -4,9 +4,44 @@ who book during the benchmark."""
 
 from __future__ import annotations
 
+import json
+
 from django.db import connection, transaction
 
 from bookings.states import BookingStatus
+
+
+def _band(weekday: int, starts: str, ends: str | None, unit: int, price: str, label: str) -> dict:
+    return {
+        "weekday": weekday,
+        "starts": starts,
+        "ends": ends,
+        "unit_minutes": unit,
+        "unit_price": price,
+        "label": label,
+    }
+
+
+BENCH_BOARD = {
+    "currency": "EUR",
+    "vat_percent": "25.50",
+    "daily_max": "25.00",
+    "minimum_charge": "0.00",
+    "overnight": None,
+    "bands": [
+        band
+        for day in range(5)
+        for band in (
+            _band(day, "00:00", "07:00", 30, "1.00", "Night"),
+            _band(day, "07:00", "18:00", 60, "4.00", "Day"),
+            _band(day, "18:00", None, 30, "1.00", "Evening"),
+        )
+    ]
+    + [_band(day, "00:00", None, 60, "2.50", "Weekend") for day in (5, 6)],
+    "early_birds": [],
+    "special_days": [],
+    "kind_adjustments": [],
+}
 
 FACILITIES = 200
 SPOTS_PER_FACILITY = 100
@@ -21,6 +56,9 @@ def dataset_ready() -> bool:
         c.execute("SELECT count(*) FROM parkme_operator WHERE name = %s", [MARKER])
         if not c.fetchone()[0]:
             return False
+        c.execute("SELECT count(*) FROM facilities_rateversion")
+        if c.fetchone()[0] < FACILITIES:  # seeded before rate boards existed
+            return False
         c.execute("SELECT count(*) FROM bookings_booking")
         return c.fetchone()[0] >= FACILITIES * SPOTS_PER_FACILITY * BOOKINGS_PER_SPOT
 
@@ -32,7 +70,8 @@ def seed() -> None:
         c.execute(
             "TRUNCATE bookings_notification, bookings_bookingevent, bookings_gateevent, "
             "bookings_booking, vehicles_vehicle, facilities_spot, facilities_zone, "
-            "facilities_rateplan, facilities_facility, parkme_membership, parkme_operator "
+            "facilities_rateband, facilities_rateversion, facilities_rateplan, "
+            "facilities_facility, parkme_membership, parkme_operator "
             "RESTART IDENTITY CASCADE"
         )
         c.execute("DELETE FROM parkme_user WHERE email LIKE 'bench-%%'")
@@ -55,12 +94,25 @@ def seed() -> None:
             """,
             {"n": FACILITIES},
         )
+        # A weekday day/evening board with a daily maximum, as operators post them.
         c.execute(
             """
-            INSERT INTO facilities_rateplan
-                (facility_id, currency, hourly_rate, daily_max, grace_minutes, is_active,
-                 created_at)
-            SELECT id, 'EUR', 3.50, 25.00, 15, true, now() FROM facilities_facility
+            INSERT INTO facilities_rateversion
+                (facility_id, label, valid_from, currency, vat_percent, grace_minutes,
+                 daily_max, minimum_charge, cancel_free_hours, compiled, created_at)
+            SELECT id, 'Bench board', '2000-01-01T00:00:00Z', 'EUR', 25.5, 15, 25.00, 0, 0,
+                   %(compiled)s::jsonb, now()
+            FROM facilities_facility
+            """,
+            {"compiled": json.dumps(BENCH_BOARD)},
+        )
+        c.execute(
+            """
+            INSERT INTO facilities_rateband
+                (version_id, weekday, starts, ends, unit_minutes, unit_price, label)
+            SELECT v.id, (b->>'weekday')::int, (b->>'starts')::time, (b->>'ends')::time,
+                   (b->>'unit_minutes')::int, (b->>'unit_price')::numeric, b->>'label'
+            FROM facilities_rateversion v, jsonb_array_elements(v.compiled->'bands') b
             """
         )
         c.execute(

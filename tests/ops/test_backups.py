@@ -70,7 +70,7 @@ def test_backup_to_s3_then_restore_into_a_fresh_database_gives_equal_row_counts(
     s3, fresh_database, capsys
 ):
     spot = factories.SpotFactory()
-    factories.RatePlanFactory(facility=spot.facility)
+    factories.RateVersionFactory(facility=spot.facility)
     for _ in range(3):
         factories.BookingFactory(spot=factories.SpotFactory(zone=spot.zone))
     factories.MembershipFactory()

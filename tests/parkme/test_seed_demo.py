@@ -4,13 +4,13 @@ from django.core.management.base import CommandError
 from django.test import override_settings
 
 from bookings.models import Booking
-from facilities.models import Facility, RatePlan, Spot, Zone
+from facilities.models import Facility, RateVersion, Spot, Zone
 from parkme.models import Membership, Operator, User
 from vehicles.models import Vehicle
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Operator, User, Membership, Facility, Zone, Spot, RatePlan, Vehicle, Booking]
+MODELS = [Operator, User, Membership, Facility, Zone, Spot, RateVersion, Vehicle, Booking]
 
 
 def _snapshot():
@@ -39,7 +39,8 @@ def test_seed_demo_creates_the_contract_logins_and_facilities():
         "motorcycle",
     }
     assert 200 <= Spot.objects.count() <= 1000
-    assert RatePlan.objects.filter(is_active=True).count() == 4
+    # Each facility: the board in force and the next one, scheduled.
+    assert RateVersion.objects.count() == 8
     for facility in Facility.objects.all():
         assert 60.1 < facility.latitude < 60.25
         assert 24.8 < facility.longitude < 25.1
