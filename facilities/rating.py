@@ -45,7 +45,7 @@ How the engine reads the points the rules leave open:
   spring-forward night skips has no instants, so it is never charged; the hour a fall-back
   night repeats is lived (and charged) twice, and a band boundary inside it is crossed
   twice. Elapsed time (units, started hours) is always real time, computed in UTC.
-  Day-segment boundaries are computed exactly as ``facilities.pricing`` does (the start's
+  Day-segment boundaries are computed exactly as the old single-plan engine did (the start's
   wall-clock time on the following dates, ``fold=0``), so ``board_from_plan`` boards price
   like the old engine.
 * **Instants.** ``starts_at`` and ``ends_at`` may carry any tzinfo; they are compared and
@@ -226,7 +226,8 @@ def board_from_plan(
 ) -> Board:
     """The 24/7 board of an old-style rate plan: every started hour at ``hourly_rate``,
     each day segment capped at ``daily_max``. It prices every window exactly like
-    ``facilities.pricing.window_price`` (for cent-valued rates, as the models store)."""
+    the old single-plan engine (tests/facilities/legacy_pricing.py) for cent-valued rates,
+    as the models store them."""
     return Board(
         timezone=timezone,
         currency=currency,
@@ -294,7 +295,8 @@ def _percent_text(percent: Decimal) -> str:
 def _day_segments(
     start: datetime, end: datetime, tz: ZoneInfo
 ) -> Iterator[tuple[datetime, datetime]]:
-    """Rule 1, in UTC; the same boundaries as ``facilities.pricing._day_boundaries``."""
+    """Rule 1, in UTC; the same boundaries as the old single-plan engine (kept in the
+    tests as an oracle)."""
     wall_start = start.astimezone(tz).replace(tzinfo=None)
     segment_start, day = start, 0
     while segment_start < end:

@@ -155,6 +155,16 @@ def facility_search_page(
     return SearchPage(rows=rows, total=total)
 
 
+# The hot path of quotes and bookings: plain SQL (the ORM spent more CPU composing this
+# query than PostgreSQL spent running it), the version and its active facility in one row.
+_FACILITY_FIELDS = Facility._meta.concrete_fields
+_VERSION_IN_FORCE_SQL = f"""
+    SELECT v.*, {", ".join(f"f.{field.column} AS f__{field.column}" for field in _FACILITY_FIELDS)}
+    FROM facilities_rateversion v JOIN facilities_facility f ON f.id = v.facility_id
+    WHERE v.facility_id = %(facility)s AND f.is_active AND {RATE_VERSION_IN_FORCE_SQL}
+"""  # noqa: S608 - only constants are interpolated
+
+
 def _unknown_facility_field() -> ParkMeError:
     return ValidationFailed(
         "Unknown facility.", fields={"facility": ["No active facility with this id."]}
@@ -176,13 +186,17 @@ def rate_version_in_force(
     rate applies", for quotes, search prices, bookings, extensions and overstays. An unknown
     or inactive facility raises ``unknown_facility()`` (a validation error on ``facility``
     by default); no version in force is 409 ``no_rate_in_force``."""
-    version = (
-        RateVersion.objects.in_force(at=at)
-        .select_related("facility")
-        .filter(facility_id=facility_id, facility__is_active=True)
-        .first()
+    version = next(
+        iter(RateVersion.objects.raw(_VERSION_IN_FORCE_SQL, {"facility": facility_id, "at": at})),
+        None,
     )
-    if version is None:
+    if version is not None:
+        version.facility = Facility.from_db(
+            Facility.objects.db,
+            [field.attname for field in _FACILITY_FIELDS],
+            [getattr(version, f"f__{field.column}") for field in _FACILITY_FIELDS],
+        )
+    else:
         if not Facility.objects.active().filter(pk=facility_id).exists():
             raise unknown_facility()
         raise NoRateInForce()

@@ -17,13 +17,13 @@ from bookings import services
 from bookings.states import BookingStatus
 from facilities.boards import board_of
 from facilities.models import RatePlan, RateVersion
-from facilities.pricing import window_price
 from facilities.quotes import QuotedPrice, quote_token_issue
 from facilities.rating import price_window
 from facilities.services import all_week, rate_version_create
 from facilities.windows import Window
 from parkme.errors import NoRateInForce, QuoteExpired, ValidationFailed
 from tests import factories
+from tests.facilities.legacy_pricing import window_price
 
 pytestmark = pytest.mark.django_db
 HELSINKI = ZoneInfo("Europe/Helsinki")

@@ -13,7 +13,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from facilities.pricing import window_price
 from facilities.rating import (
     Band,
     Board,
@@ -28,6 +27,7 @@ from facilities.rating import (
     price_window_reference,
     split_vat,
 )
+from tests.facilities.legacy_pricing import window_price
 
 HEL = ZoneInfo("Europe/Helsinki")
 NYC = ZoneInfo("America/New_York")

@@ -5,7 +5,7 @@ optionally a daily maximum, an overnight maximum, early birds, special days, spo
 adjustments and a minimum charge. Windows: whole minutes, up to ten days, in Helsinki or
 New York, many of them placed around the 2026 daylight-saving transitions of both zones.
 The fast engine is held against the minute-by-minute reference, and boards made from an
-old rate plan against the old engine (facilities.pricing).
+old rate plan against the old engine (tests.facilities.legacy_pricing).
 """
 
 from __future__ import annotations
@@ -18,7 +18,6 @@ from zoneinfo import ZoneInfo
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from facilities.pricing import _day_boundaries, window_price
 from facilities.rating import (
     Band,
     Board,
@@ -31,6 +30,7 @@ from facilities.rating import (
     price_window,
     price_window_reference,
 )
+from tests.facilities.legacy_pricing import _day_boundaries, window_price
 
 ZONES = ("Europe/Helsinki", "America/New_York")
 # The 2026 daylight-saving transitions, as UTC instants.

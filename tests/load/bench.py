@@ -197,6 +197,19 @@ def scenarios(facility_ids: list[int], contended: list[int], bookers, tokens) ->
     def detail():
         return "GET", f"/api/v1/facilities/{random.choice(facility_ids)}/", {}
 
+    def quote():
+        start = now + timedelta(hours=random.randint(1, 24 * 20))
+        return (
+            "GET",
+            f"/api/v1/facilities/{random.choice(facility_ids)}/quote/",
+            {
+                "params": {
+                    "starts_at": start.isoformat(),
+                    "ends_at": (start + timedelta(hours=random.randint(1, 30))).isoformat(),
+                }
+            },
+        )
+
     def book():
         user_id, vehicle_id = random.choice(bookers)
         start = now + timedelta(days=random.randint(1, 20), hours=random.randint(0, 23))
@@ -236,6 +249,7 @@ def scenarios(facility_ids: list[int], contended: list[int], bookers, tokens) ->
         "b": ("(b) search, warm cache", search_warm, "a"),
         "c": ("(c) search, cache bypassed", search_cold, "a"),
         "d": ("(d) facility detail", detail, "a"),
+        "g": ("(g) quote (itemised price + token)", quote, "a"),
         "e0": ("(e0) write baseline: lock a row + insert", write_baseline, None),
         "e": ("(e) booking create, contended", book, "e0"),
         "f": ("(f) mixed: 80% search / 15% detail / 5% book", mixed, "a"),

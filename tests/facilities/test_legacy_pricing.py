@@ -6,7 +6,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from facilities.pricing import window_breakdown, window_price
+from tests.facilities.legacy_pricing import window_breakdown, window_price
 
 HEL = ZoneInfo("Europe/Helsinki")
 

@@ -1,5 +1,9 @@
-"""Price of a parking window: each started hour at the hourly rate, each day
-capped at the daily maximum.
+"""The pricing engine of the old single rate plans, kept as a test oracle: rate boards
+made from a plan (facilities.rating.board_from_plan, and the migration that turned plans
+into versions) must price every window exactly as this did.
+
+Price of a parking window: each started hour at the hourly rate, each day capped at the
+daily maximum.
 
 A "day" runs from the window's start to the same wall-clock time the next day in the
 facility's time zone, so a daylight-saving day is 23 or 25 real hours long and is still
