@@ -7,6 +7,7 @@ Availability (which spots are free in a window) depends on bookings and lives wi
 
 from __future__ import annotations
 
+import functools
 import json
 import math
 from collections.abc import Callable
@@ -29,7 +30,7 @@ from facilities.models import (
     Zone,
 )
 from facilities.quotes import QuotedPrice, quote_token_issue
-from facilities.rating import BoardGap, Price, price_window
+from facilities.rating import Board, BoardGap, Price, price_window
 from facilities.windows import Window, default_window
 from parkme.errors import (
     NoRateInForce,
@@ -78,6 +79,13 @@ class SearchPage:
         return [row["id"] for row in self.rows]
 
 
+@functools.lru_cache(maxsize=4096)
+def _board_of_row(version_id: int, compiled: str, timezone: str) -> Board:
+    """A search row's board, parsed once per process for each (version, rules, zone): the
+    compiled JSON text is the key, so an edited board is a new entry."""
+    return board_load(json.loads(compiled), timezone=timezone, version_id=version_id)
+
+
 def _row_price(
     row: tuple[Any, ...], *, window: Window, kind: str | None
 ) -> tuple[Decimal | None, str | None]:
@@ -85,9 +93,7 @@ def _row_price(
     version_id, compiled, timezone = row[10], row[11], row[7]
     if version_id is None:
         return None, None
-    if isinstance(compiled, str):  # Django leaves jsonb of raw SQL undecoded
-        compiled = json.loads(compiled)
-    board = board_load(compiled, timezone=timezone, version_id=version_id)
+    board = _board_of_row(version_id, compiled, timezone)
     try:
         price = price_window(board, starts_at=window.starts_at, ends_at=window.ends_at, kind=kind)
     except BoardGap:
