@@ -15,7 +15,7 @@ from typing import Any
 from django.db import transaction
 from django.db.models import QuerySet
 
-from facilities.boards import board_of, rate_version_compile
+from facilities.boards import bands_problems, board_of, rate_version_compile
 from facilities.models import Facility, RateBand, RateVersion, Spot, SpotKind, SpotStatus, Zone
 from facilities.rating import BoardGap, Price, price_window
 from parkme.cache_versions import bump_on_commit
@@ -199,8 +199,12 @@ def rate_version_create(
     valid_to: datetime | None = None,
     **fields: Any,
 ) -> RateVersion:
-    """A rate version with its weekday bands, compiled; a period overlapping another
-    version of the facility is refused (the exclusion constraint decides races)."""
+    """A rate version with its weekday bands, compiled. Bands that leave a minute of the
+    week unpriced or overlap are refused, naming each problem; a period overlapping another
+    version of the facility is refused too (the exclusion constraint decides races)."""
+    bands = list(bands)
+    if problems := bands_problems([(b["weekday"], b["starts"], b["ends"]) for b in bands]):
+        raise ValidationFailed(problems[0], fields={"bands": problems})
     with constraint_errors({"rateversion_no_overlap": _version_overlaps}):
         version = RateVersion.objects.create(
             facility=facility, valid_from=valid_from, valid_to=valid_to, **fields

@@ -218,3 +218,19 @@ def test_every_migrated_plan_prices_a_grid_of_windows_exactly_as_before():
                 assert new == old, (plan.facility.timezone, start, length)
     # Cancelling keeps the old rule: free before the start, the whole price after it.
     assert {v.cancel_fee_percent for v in RateVersion.objects.all()} == {Decimal("100")}
+
+
+def test_a_board_with_a_gap_or_an_overlap_is_refused_naming_the_problem(garage):
+    gap = [b for b in all_week(Decimal("3.00")) if b["weekday"] != 2]
+    with pytest.raises(ValidationFailed) as no_wednesday:
+        rate_version_create(facility=garage, valid_from=datetime(2030, 1, 1, tzinfo=UTC), bands=gap)
+    overlap = [*all_week(Decimal("3.00")), {**all_week(Decimal("1.00"))[0], "starts": time(8)}]
+    with pytest.raises(ValidationFailed) as monday_twice:
+        rate_version_create(
+            facility=garage, valid_from=datetime(2030, 1, 1, tzinfo=UTC), bands=overlap
+        )
+    assert no_wednesday.value.fields["bands"] == [
+        "Wed has no band: a board must price every minute of the week."
+    ]
+    assert monday_twice.value.fields["bands"] == ["Bands overlap on Mon from 08:00 to 24:00."]
+    assert not RateVersion.objects.filter(facility=garage).exists()

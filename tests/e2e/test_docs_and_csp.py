@@ -23,7 +23,7 @@ from django.urls import reverse
 from playwright.sync_api import expect
 
 from tests import factories
-from tests.e2e.conftest import ARTIFACTS, CHROMIUM, CHROMIUM_ARGS
+from tests.e2e.conftest import ARTIFACTS, chromium
 
 DOCS_HOST = "docs.parkme.test"  # resolves to 127.0.0.1 inside chromium only
 
@@ -82,21 +82,9 @@ def test_logged_in_admin_pages_carry_the_policy(world, admin_a):
 
 @pytest.fixture(scope="module")
 def browser():
-    """Like tests/e2e/conftest.py's, with DOCS_HOST mapped to 127.0.0.1."""
-    if not CHROMIUM.exists():
-        pytest.skip(f"{CHROMIUM} is missing: apt-get install chromium (CI does it in .ci/run)")
-    from playwright.sync_api import sync_playwright
-
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
-        with sync_playwright() as playwright:
-            browser = playwright.chromium.launch(
-                executable_path=str(CHROMIUM),
-                headless=True,
-                args=[*CHROMIUM_ARGS, f"--host-resolver-rules=MAP {DOCS_HOST} 127.0.0.1"],
-            )
-            yield browser
-            browser.close()
+    """The shared chromium, with DOCS_HOST mapped to 127.0.0.1."""
+    with chromium(f"--host-resolver-rules=MAP {DOCS_HOST} 127.0.0.1") as browser:
+        yield browser
 
 
 @dataclass
