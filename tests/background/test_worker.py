@@ -206,3 +206,24 @@ def test_refusing_mail_server_means_retries_then_failed_and_the_booking_is_untou
     assert list(
         BookingEvent.objects.filter(booking=booking).values_list("to_status", flat=True)
     ) == [BookingStatus.CONFIRMED]
+
+
+def test_expired_refresh_tokens_are_flushed_on_a_worker(garage, start_worker):
+    from rest_framework_simplejwt.token_blacklist.models import OutstandingToken
+    from rest_framework_simplejwt.tokens import RefreshToken
+
+    from parkme.tasks import flush_expired_tokens
+    from tests import factories
+
+    driver = factories.UserFactory()
+    spent, live = RefreshToken.for_user(driver), RefreshToken.for_user(driver)
+    spent.blacklist()
+    OutstandingToken.objects.filter(jti=spent["jti"]).update(
+        expires_at=timezone.now() - timedelta(minutes=1)
+    )
+    start_worker()
+
+    flushed = flush_expired_tokens.delay().get(timeout=TIMEOUT)
+
+    assert flushed >= 1
+    assert list(OutstandingToken.objects.values_list("jti", flat=True)) == [live["jti"]]
