@@ -147,8 +147,8 @@ def facility_detail(*, facility_id: int, window: Window) -> dict[str, Any]:
 
 def booking_rate_version(booking: Booking) -> RateVersion:
     """The version that priced the booking (older bookings: the one in force at its start)."""
-    if booking.rate_version_id is not None and booking.rate_version is not None:
-        return booking.rate_version
+    if (version := booking.rate_version) is not None:  # no query when the id is empty
+        return version
     return rate_version_in_force(facility_id=booking.facility_id, at=booking.starts_at)
 
 

@@ -141,7 +141,3 @@ def transition_check(*, action: str, from_status: str, actor_kind: str) -> Trans
             f"A {actor_kind} cannot {label} a booking.", fields={"status": [from_status]}
         )
     return transition
-
-
-def is_live(status: str) -> bool:
-    return status in LIVE_STATUSES

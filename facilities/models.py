@@ -160,17 +160,10 @@ class Spot(models.Model):
             raise ValidationError({"zone": "The zone belongs to another facility."})
 
 
-class RatePlanQuerySet(TenantQuerySet["RatePlan"]):
-    operator_path = "facility__operator"
-
-    def in_force(self, *, at: datetime | Combinable | None = None) -> RatePlanQuerySet:
-        """Plans that price a window starting at ``at`` (an instant, or an expression such
-        as ``OuterRef("starts_at")`` inside a subquery). Today a facility has one active
-        plan at any time, so ``at`` does not narrow it yet; dated rate tables will."""
-        return self.filter(is_active=True)
-
-
 class RatePlan(models.Model):
+    """The single rate plan of before rate versions: nothing reads it any more (its rows
+    became versions in migration 0005); the table stays for one release, for rollback."""
+
     facility = models.ForeignKey(Facility, on_delete=models.CASCADE, related_name="rate_plans")
     currency = models.CharField(max_length=3, default="EUR")
     hourly_rate = models.DecimalField(max_digits=8, decimal_places=2)
@@ -178,8 +171,6 @@ class RatePlan(models.Model):
     grace_minutes = models.PositiveSmallIntegerField(default=15)
     is_active = models.BooleanField(default=True)
     created_at = models.DateTimeField(auto_now_add=True)
-
-    objects = RatePlanQuerySet.as_manager()
 
     class Meta:
         constraints = [

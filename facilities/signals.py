@@ -1,4 +1,4 @@
-"""Any saved or deleted facility, zone, spot or rate plan invalidates cached availability;
+"""Any saved or deleted facility, zone or spot invalidates cached availability;
 a saved or deleted rate version or rule recompiles the version's board (facilities.boards).
 
 Bulk writes (queryset.update, bulk_create) send no signals: services that use them call
@@ -14,7 +14,6 @@ from facilities.models import (
     Facility,
     KindAdjustment,
     RateBand,
-    RatePlan,
     RateVersion,
     SpecialDay,
     SpecialDayBand,
@@ -32,7 +31,6 @@ def _facility_changed(sender, instance: Facility, **kwargs) -> None:
 
 @receiver([post_save, post_delete], sender=Spot)
 @receiver([post_save, post_delete], sender=Zone)
-@receiver([post_save, post_delete], sender=RatePlan)
 def _facility_part_changed(sender, instance, **kwargs) -> None:
     bump_on_commit([instance.facility_id])
 
