@@ -6,7 +6,7 @@ class BookingsConfig(AppConfig):
 
     def ready(self) -> None:
         # The lower apps know nothing of bookings: bookings plugs its rules into them here.
-        from bookings import metrics
+        from bookings import metrics, signals  # noqa: F401 - connects the receivers
         from bookings.services import vehicle_live_bookings_block_removal
         from parkme.metrics import add_source
         from vehicles.services import vehicle_add_removal_check

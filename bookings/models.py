@@ -14,12 +14,23 @@ from decimal import Decimal
 
 from django.conf import settings
 from django.contrib.postgres.constraints import ExclusionConstraint
-from django.contrib.postgres.fields import RangeOperators
+from django.contrib.postgres.fields import ArrayField, RangeOperators
+from django.contrib.postgres.indexes import GinIndex
+from django.core.validators import MaxValueValidator
 from django.db import models
 from django.db.models import F, JSONField, Q, Value
 
-from bookings.states import LIVE, LIVE_STATUSES, OCCUPYING, ActorKind, BookingStatus
-from facilities.models import Facility, RateVersion, Spot, SpotKind
+from bookings.permit_hours import hours_of, hours_text
+from bookings.states import (
+    LIVE,
+    LIVE_STATUSES,
+    OCCUPYING,
+    PERMIT_HELD,
+    ActorKind,
+    BookingStatus,
+    PermitStatus,
+)
+from facilities.models import MONEY, WEEKDAYS, Facility, RateVersion, Spot, SpotKind
 from parkme.db import IdPoint, TsTzRange
 from parkme.tenancy import TenantQuerySet
 from vehicles.models import Vehicle
@@ -215,6 +226,18 @@ class NotificationKind(models.TextChoices):
     EXPIRED = BookingStatus.EXPIRED.value, "Expired (no-show)"
     OVERSTAY = "overstay", "Overstay"
     CANCELLED = BookingStatus.CANCELLED.value, "Cancelled"
+    PERMIT_CREATED = "permit_created", "Permit issued"
+    PERMIT_REMINDER = "permit_reminder", "Permit renews or ends in 7 days"
+    PERMIT_RENEWED = "permit_renewed", "Permit renewed"
+    PERMIT_NOT_RENEWED = "permit_not_renewed", "Permit not renewed"
+
+
+PERMIT_NOTIFICATION_KINDS = (
+    NotificationKind.PERMIT_CREATED,
+    NotificationKind.PERMIT_REMINDER,
+    NotificationKind.PERMIT_RENEWED,
+    NotificationKind.PERMIT_NOT_RENEWED,
+)
 
 
 class NotificationStatus(models.TextChoices):
@@ -224,9 +247,17 @@ class NotificationStatus(models.TextChoices):
 
 
 class Notification(models.Model):
-    """Outbox row, written in the same transaction as the state change it announces."""
+    """Outbox row, written in the same transaction as the state change it announces: about
+    a booking (once per booking and kind) or a permit (once per permit, kind and period)."""
 
-    booking = models.ForeignKey(Booking, on_delete=models.CASCADE, related_name="notifications")
+    booking = models.ForeignKey(
+        Booking, on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    permit = models.ForeignKey(
+        "Permit", on_delete=models.CASCADE, null=True, blank=True, related_name="notifications"
+    )
+    # For a permit: the end of the period it is about (a renewal reminder comes every period).
+    period_ends_at = models.DateTimeField(null=True, blank=True)
     kind = models.CharField(max_length=20, choices=NotificationKind.choices)
     status = models.CharField(
         max_length=10, choices=NotificationStatus.choices, default=NotificationStatus.PENDING
@@ -240,6 +271,15 @@ class Notification(models.Model):
         ordering = ["created_at", "id"]
         constraints = [
             models.UniqueConstraint(fields=["booking", "kind"], name="notification_once_per_kind"),
+            models.UniqueConstraint(
+                fields=["permit", "kind", "period_ends_at"],
+                name="notification_permit_once_per_period",
+            ),
+            models.CheckConstraint(
+                condition=Q(booking__isnull=False, permit__isnull=True)
+                | Q(booking__isnull=True, permit__isnull=False, period_ends_at__isnull=False),
+                name="notification_about_one_thing",
+            ),
             models.CheckConstraint(
                 condition=Q(status__in=NotificationStatus.values), name="notification_status_valid"
             ),
@@ -253,7 +293,7 @@ class Notification(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.kind} for {self.booking_id} ({self.status})"
+        return f"{self.kind} for {self.booking_id or self.permit_id} ({self.status})"
 
 
 class GateDirection(models.TextChoices):
@@ -280,11 +320,227 @@ class GateEvent(models.Model):
     booking = models.ForeignKey(
         Booking, on_delete=models.SET_NULL, null=True, blank=True, related_name="gate_events"
     )
+    permit = models.ForeignKey(
+        "Permit", on_delete=models.SET_NULL, null=True, blank=True, related_name="gate_events"
+    )
     at = models.DateTimeField()
 
     class Meta:
         ordering = ["-at", "-id"]
-        indexes = [models.Index(fields=["facility", "-at"], name="gateevent_facility_recent_idx")]
+        indexes = [
+            models.Index(fields=["facility", "-at"], name="gateevent_facility_recent_idx"),
+            # Presence of permit holders: the latest opening per permit at a facility.
+            models.Index(
+                fields=["facility", "permit", "-at", "-id"],
+                include=["direction", "plate_normalized"],
+                condition=Q(permit__isnull=False, action=str(GateAction.OPEN)),
+                name="gateevent_permit_presence_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.direction} {self.action} ({self.reason})"
+
+
+# --- permits ------------------------------------------------------------------------------
+
+
+class PermitProductQuerySet(TenantQuerySet["PermitProduct"]):
+    operator_path = "facility__operator"
+
+    def on_sale(self) -> PermitProductQuerySet:
+        return self.filter(on_sale=True, facility__is_active=True)
+
+
+class PermitProduct(models.Model):
+    """A pass an operator sells at one facility (commuter, resident, 24/7 …). While its
+    hours are in force, ``allocated_spaces`` spots of its kind are withheld from bookings,
+    on sale or not (existing holders still need them: set the allocation to 0 to release
+    them). At most ``allocated × (1 + oversell/100)`` permits run at once."""
+
+    facility = models.ForeignKey(Facility, on_delete=models.PROTECT, related_name="permit_products")
+    name = models.CharField(max_length=80)
+    spot_kind = models.CharField(max_length=16, choices=SpotKind.choices, default=SpotKind.STANDARD)
+    monthly_price = models.DecimalField(**MONEY, help_text="Per period (a month), VAT included.")
+    currency = models.CharField(max_length=3, default="EUR")
+    vat_percent = models.DecimalField(max_digits=5, decimal_places=2, default=Decimal("25.50"))
+    allocated_spaces = models.PositiveIntegerField(default=0)
+    oversell_percent = models.PositiveSmallIntegerField(
+        default=0,
+        validators=[MaxValueValidator(100)],
+        help_text="Sell this much more than allocated (not every holder is in at once).",
+    )
+    on_sale = models.BooleanField(default=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PermitProductQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["facility", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["facility", "name"], name="permitproduct_name_unique"),
+            models.CheckConstraint(
+                condition=Q(monthly_price__gte=0), name="permitproduct_price_nonnegative"
+            ),
+            models.CheckConstraint(
+                condition=Q(oversell_percent__lte=100), name="permitproduct_oversell_range"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.facility})"
+
+    @property
+    def sales_cap(self) -> int:
+        """How many permits may run at once: allocation × (1 + oversell/100), rounded down."""
+        return self.allocated_spaces * (100 + self.oversell_percent) // 100
+
+
+class PermitHours(models.Model):
+    """When a product's permits let their plates in: from ``starts`` on each listed weekday
+    (local time) until ``ends`` the same day, or the next day when ``ends`` is not after
+    ``starts`` (17:00 → 09:00 crosses midnight; 00:00 → 00:00 is the whole day)."""
+
+    product = models.ForeignKey(PermitProduct, on_delete=models.CASCADE, related_name="hours")
+    weekdays = ArrayField(
+        models.PositiveSmallIntegerField(choices=WEEKDAYS),
+        help_text="0 = Monday … 6 = Sunday: the days a period starts on.",
+    )
+    starts = models.TimeField()
+    ends = models.TimeField()
+
+    class Meta:
+        ordering = ["product", "starts", "id"]
+        verbose_name_plural = "permit hours"
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weekdays__contained_by=[0, 1, 2, 3, 4, 5, 6]) & Q(weekdays__len__gte=1),
+                name="permithours_weekdays",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return hours_text(hours_of([self]))
+
+
+def new_permit_reference() -> str:
+    return "P" + new_reference()[:7]
+
+
+class PermitQuerySet(TenantQuerySet["Permit"]):
+    operator_path = "product__facility__operator"
+
+    def for_holder(self, user) -> PermitQuerySet:
+        return self.filter(holder=user)
+
+    def held(self) -> PermitQuerySet:
+        """Permits that count against their product's cap (not expired)."""
+        return self.filter(PERMIT_HELD)
+
+
+class Permit(models.Model):
+    """A pass for 1–3 plates: lets them in during its product's hours while its period
+    ``[valid_from, valid_to)`` runs, one vehicle inside at a time. Held by a driver
+    account, or issued by staff to a company fleet with a contact e-mail."""
+
+    public_id = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    reference = models.CharField(
+        max_length=12, unique=True, default=new_permit_reference, editable=False
+    )
+    product = models.ForeignKey(PermitProduct, on_delete=models.PROTECT, related_name="permits")
+    holder = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="permits",
+    )
+    company_name = models.CharField(max_length=120, blank=True)
+    contact_email = models.EmailField(blank=True)
+    plates = ArrayField(models.CharField(max_length=20), help_text="Plates as typed (1–3).")
+    plates_normalized = ArrayField(models.CharField(max_length=20), editable=False)
+    # The local day the first period started: later periods keep it (31st → 30th → 31st).
+    first_day = models.DateField()
+    valid_from = models.DateTimeField(help_text="Start of the current period.")
+    valid_to = models.DateTimeField(help_text="End of the current period (exclusive).")
+    status = models.CharField(
+        max_length=16, choices=PermitStatus.choices, default=PermitStatus.ACTIVE
+    )
+    auto_renew = models.BooleanField(default=True)
+    price = models.DecimalField(**MONEY)
+    price_vat = models.DecimalField(**MONEY, default=Decimal("0"))
+    currency = models.CharField(max_length=3)
+    status_reason = models.CharField(max_length=255, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    objects = PermitQuerySet.as_manager()
+
+    class Meta:
+        ordering = ["-valid_from", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(valid_to__gt=F("valid_from")), name="permit_period_nonempty"
+            ),
+            models.CheckConstraint(
+                condition=Q(status__in=PermitStatus.values), name="permit_status_valid"
+            ),
+            models.CheckConstraint(
+                condition=Q(plates_normalized__len__gte=1) & Q(plates_normalized__len__lte=3),
+                name="permit_one_to_three_plates",
+            ),
+            models.CheckConstraint(
+                condition=Q(holder__isnull=False) | ~Q(contact_email=""),
+                name="permit_has_holder_or_contact",
+            ),
+            models.CheckConstraint(
+                condition=Q(price__gte=0) & Q(price_vat__gte=0), name="permit_money_nonnegative"
+            ),
+        ]
+        indexes = [
+            # The gate and the entitlement check: permits carrying a plate (GIN on the array).
+            GinIndex(fields=["plates_normalized"], name="permit_plates_idx"),
+            models.Index(
+                fields=["product", "valid_to"],
+                condition=PERMIT_HELD,
+                name="permit_held_product_idx",
+            ),
+            models.Index(
+                fields=["valid_to"],
+                condition=PERMIT_HELD,
+                name="permit_held_sweep_idx",
+            ),
+            models.Index(fields=["holder", "-valid_from"], name="permit_holder_recent_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return self.reference
+
+    @property
+    def recipient(self) -> str:
+        """Where notices about this permit go: the holder, else the fleet contact."""
+        return self.contact_email or (self.holder.email if self.holder else "")
+
+
+class PermitEvent(models.Model):
+    """The history of a permit: issued, renewed, plates changed, suspended, … with who
+    and why."""
+
+    permit = models.ForeignKey(Permit, on_delete=models.CASCADE, related_name="events")
+    action = models.CharField(max_length=16)
+    from_status = models.CharField(max_length=16, blank=True)
+    to_status = models.CharField(max_length=16)
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.SET_NULL, null=True, blank=True, related_name="+"
+    )
+    actor_kind = models.CharField(max_length=16, default=ActorKind.DRIVER)
+    at = models.DateTimeField()
+    reason = models.CharField(max_length=255, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.permit_id}: {self.action} → {self.to_status}"

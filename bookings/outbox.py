@@ -12,7 +12,7 @@ import logging
 from celery import current_app
 from django.db import connection, transaction
 
-from bookings.models import Booking, Notification, NotificationStatus
+from bookings.models import Booking, Notification, NotificationStatus, Permit
 
 logger = logging.getLogger(__name__)
 
@@ -32,6 +32,28 @@ def outbox_add(*, booking: Booking, kind: str) -> None:
     (unique per booking and kind, enforced by PostgreSQL)."""
     with connection.cursor() as cursor:
         cursor.execute(_INSERT, [booking.pk, kind, NotificationStatus.PENDING])
+        row = cursor.fetchone()
+    if row is not None:
+        notification_id = row[0]
+        transaction.on_commit(lambda: outbox_enqueue_delivery(notification_id))
+
+
+_INSERT_PERMIT = f"""
+    INSERT INTO {Notification._meta.db_table}
+        (permit_id, period_ends_at, kind, status, attempts, last_error, created_at)
+    VALUES (%s, %s, %s, %s, 0, '', now())
+    ON CONFLICT (permit_id, kind, period_ends_at) DO NOTHING
+    RETURNING id
+"""  # noqa: S608 - the table name is ours, every value is a parameter
+
+
+def outbox_add_permit(*, permit: Permit, kind: str) -> None:
+    """Queue one notification of this kind about the permit's current period; a second
+    call for the same period is a no-op (unique per permit, kind and period end)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _INSERT_PERMIT, [permit.pk, permit.valid_to, kind, NotificationStatus.PENDING]
+        )
         row = cursor.fetchone()
     if row is not None:
         notification_id = row[0]

@@ -19,7 +19,14 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from bookings import transitions
-from bookings.availability import free_spot_lock
+from bookings.allocations import (
+    ALLOCATIONS_JSON_SQL,
+    ALLOCATIONS_SHARED_LOCK_SQL,
+    allocations_lock_shared,
+    allocations_parse,
+    lock_key,
+)
+from bookings.availability import free_spot_lock, permit_allocation_guard
 from bookings.models import Booking, NotificationKind
 from bookings.outbox import outbox_add
 from bookings.selectors import booking_rate_version, extension_check
@@ -134,7 +141,8 @@ _VEHICLE_SQL = f"""
       EXISTS (
           SELECT 1 FROM bookings_booking b
           WHERE b.vehicle_id = v.id AND b.status IN ({LIVE_STATUSES_SQL})
-            AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s) AS busy
+            AND b.starts_at < %(ends_at)s AND b.ends_at > %(starts_at)s) AS busy,
+      {ALLOCATIONS_JSON_SQL} AS allocations
     FROM vehicles_vehicle v
     WHERE v.id = %(vehicle)s AND v.owner_id = %(driver)s AND v.is_active
 """  # noqa: S608 - only constants are interpolated
@@ -201,13 +209,15 @@ def booking_create(
 
 
 def _vehicle_with_counts(*, driver: User, request: BookingRequest) -> Vehicle | None:
-    """The driver's vehicle, annotated with the driver's live bookings (driver_live) and
-    whether this vehicle is already booked in the window (busy), in one query."""
+    """The driver's vehicle, annotated with the driver's live bookings (driver_live),
+    whether this vehicle is already booked in the window (busy) and the facility's permit
+    allocations (allocations), in one query."""
     params = {
         "driver": driver.pk,
         "vehicle": request.vehicle_id,
         "starts_at": request.starts_at,
         "ends_at": request.ends_at,
+        "facility_ids": [request.facility_id],
     }
     return next(iter(Vehicle.objects.raw(_VEHICLE_SQL, params)), None)
 
@@ -224,9 +234,14 @@ def _booking_create(
     rules = booking_rules()
     with transaction.atomic():
         # One driver's writes queue here: the live-booking cap and idempotent retries can
-        # then never race each other, while different drivers proceed in parallel.
+        # then never race each other, while different drivers proceed in parallel. The same
+        # statement takes the facility's shared allocations lock (bookings.allocations).
         with connection.cursor() as cursor:
-            cursor.execute("SELECT id FROM parkme_user WHERE id = %s FOR UPDATE", [driver.pk])
+            cursor.execute(
+                f"SELECT id, {ALLOCATIONS_SHARED_LOCK_SQL} FROM parkme_user "  # noqa: S608
+                "WHERE id = %(driver)s FOR UPDATE",
+                {"driver": driver.pk, "lock_key": lock_key(request.facility_id)},
+            )
         if idempotency_key:
             existing = (
                 Booking.objects.select_related("facility", "spot__zone", "vehicle")
@@ -259,6 +274,12 @@ def _booking_create(
             raise BookingLimitReached()
         if vehicle.busy:  # type: ignore[attr-defined]
             raise VehicleBusy()
+        permit_allocation_guard(
+            facility_id=facility.pk,
+            kind=kind,
+            window=Window(request.starts_at, request.ends_at),
+            allocations=allocations_parse(vehicle.allocations),  # type: ignore[attr-defined]
+        )
 
         creation = transitions.creation(hold=request.hold)
         booking = _insert_on_a_free_spot(
@@ -427,6 +448,12 @@ def booking_extend(
     booking = _locked(booking)
     extension_check(booking=booking, ends_at=ends_at, now=now, actor_kind=actor_kind)
     version = booking_rate_version(booking)
+    allocations_lock_shared(facility_id=booking.facility_id)
+    permit_allocation_guard(
+        facility_id=booking.facility_id,
+        kind=booking.spot_kind,
+        window=Window(booking.ends_at, ends_at),
+    )
     # Bookings are created under the spot's row lock; taking it here too means a creation
     # and an extension on one spot queue up instead of deadlocking in the exclusion check.
     Spot.objects.select_for_update().only("id").get(pk=booking.spot_id)

@@ -141,3 +141,88 @@ def transition_check(*, action: str, from_status: str, actor_kind: str) -> Trans
             f"A {actor_kind} cannot {label} a booking.", fields={"status": [from_status]}
         )
     return transition
+
+
+# --- permits ------------------------------------------------------------------------------
+#
+#   active ──suspend──▶ suspended ──reactivate──▶ active
+#     │  ╲                  │
+#     │   renew (a new period, still active)
+#     ├──cancel──▶ cancelled (valid to the end of its period, never renewed)
+#     └──expire──▶ expired ◀──expire── suspended | cancelled   (the period is over)
+
+
+class PermitStatus(models.TextChoices):
+    ACTIVE = "active", "Active"
+    SUSPENDED = "suspended", "Suspended"
+    CANCELLED = "cancelled", "Cancelled (valid to period end)"
+    EXPIRED = "expired", "Expired"
+
+
+class PermitAction(models.TextChoices):
+    CREATE = "create", "create"
+    RENEW = "renew", "renew"
+    CHANGE_PLATES = "change_plates", "change the plates of"
+    SUSPEND = "suspend", "suspend"
+    REACTIVATE = "reactivate", "reactivate"
+    CANCEL = "cancel", "cancel"
+    EXPIRE = "expire", "expire"
+
+
+# A permit counts against its product's sales cap until it expires; cancelled ones still
+# run to the end of their period.
+PERMIT_HELD_STATUSES: tuple[str, ...] = (
+    PermitStatus.ACTIVE,
+    PermitStatus.SUSPENDED,
+    PermitStatus.CANCELLED,
+)
+# A permit lets its plates in (during its period and hours) in these states.
+PERMIT_VALID_STATUSES: tuple[str, ...] = (PermitStatus.ACTIVE, PermitStatus.CANCELLED)
+PERMIT_HELD = Q(status__in=[str(s) for s in PERMIT_HELD_STATUSES])
+PERMIT_HELD_STATUSES_SQL = sql_list(PERMIT_HELD_STATUSES)
+
+_HOLDER_OR_STAFF = frozenset({ActorKind.DRIVER, ActorKind.STAFF})
+_STAFF = frozenset({ActorKind.STAFF})
+_SYSTEM = frozenset({ActorKind.SYSTEM})
+
+PERMIT_TRANSITIONS: tuple[Transition, ...] = (
+    Transition(PermitAction.CREATE, "", PermitStatus.ACTIVE, _HOLDER_OR_STAFF),
+    Transition(PermitAction.RENEW, PermitStatus.ACTIVE, PermitStatus.ACTIVE, _SYSTEM),
+    *(
+        Transition(PermitAction.CHANGE_PLATES, status, status, _HOLDER_OR_STAFF)
+        for status in (PermitStatus.ACTIVE, PermitStatus.SUSPENDED, PermitStatus.CANCELLED)
+    ),
+    Transition(PermitAction.SUSPEND, PermitStatus.ACTIVE, PermitStatus.SUSPENDED, _STAFF),
+    Transition(PermitAction.REACTIVATE, PermitStatus.SUSPENDED, PermitStatus.ACTIVE, _STAFF),
+    Transition(PermitAction.CANCEL, PermitStatus.ACTIVE, PermitStatus.CANCELLED, _HOLDER_OR_STAFF),
+    Transition(
+        PermitAction.CANCEL, PermitStatus.SUSPENDED, PermitStatus.CANCELLED, _HOLDER_OR_STAFF
+    ),
+    *(
+        Transition(PermitAction.EXPIRE, status, PermitStatus.EXPIRED, _SYSTEM)
+        for status in PERMIT_HELD_STATUSES
+    ),
+)
+_PERMIT_BY_MOVE: dict[tuple[str, str], Transition] = {
+    (t.action, t.from_status): t for t in PERMIT_TRANSITIONS
+}
+
+
+def permit_statuses_for(action: str) -> tuple[str, ...]:
+    return tuple(t.from_status for t in PERMIT_TRANSITIONS if t.action == action)
+
+
+def permit_transition_check(*, action: str, from_status: str, actor_kind: str) -> Transition:
+    """The move ``action`` makes on a permit in ``from_status``, or InvalidTransition (409)."""
+    transition = _PERMIT_BY_MOVE.get((action, from_status))
+    label = PermitAction(action).label if action in PermitAction.values else action
+    if transition is None:
+        state = from_status or "new"
+        raise InvalidTransition(
+            f"Cannot {label} a permit that is {state}.", fields={"status": [state]}
+        )
+    if actor_kind not in transition.actors:
+        raise InvalidTransition(
+            f"A {actor_kind} cannot {label} a permit.", fields={"status": [from_status]}
+        )
+    return transition

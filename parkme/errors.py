@@ -72,3 +72,13 @@ class IdempotencyKeyReused(ParkMeError):
     status_code = 422
     code = "idempotency_key_reused"
     default_message = "This Idempotency-Key was already used with a different request."
+
+
+class SoldOut(Conflict):
+    code = "sold_out"
+    default_message = "This permit product is sold out for that period."
+
+
+class PermitVehicleInside(Conflict):
+    code = "permit_vehicle_inside"
+    default_message = "A vehicle of this permit is inside the facility: try again after it leaves."

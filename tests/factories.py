@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from decimal import Decimal
 
 import factory
 from django.utils import timezone
 
-from bookings.models import Booking
+from bookings.models import Booking, Permit, PermitHours, PermitProduct
 from bookings.states import BookingStatus
 from facilities.models import Facility, RateVersion, Spot, SpotKind, Zone
 from facilities.services import all_week, rate_version_create
@@ -129,4 +129,62 @@ class BookingFactory(factory.django.DjangoModelFactory):
     currency = "EUR"
     hold_expires_at = factory.LazyAttribute(
         lambda b: timezone.now() + timedelta(minutes=10) if b.status == BookingStatus.HELD else None
+    )
+
+
+# --- permits ------------------------------------------------------------------------------
+
+ALL_WEEK = [0, 1, 2, 3, 4, 5, 6]
+WORKDAYS = [0, 1, 2, 3, 4]
+
+
+def permit_product(
+    facility,
+    *,
+    hours=((ALL_WEEK, "00:00", "00:00"),),
+    name=None,
+    allocated_spaces=2,
+    oversell_percent=0,
+    spot_kind=SpotKind.STANDARD,
+    monthly_price="120.00",
+    **extra,
+) -> PermitProduct:
+    """A product at ``facility`` with its hours: (weekdays, "HH:MM" starts, "HH:MM" ends)."""
+    product = PermitProduct.objects.create(
+        facility=facility,
+        name=name or f"Pass {PermitProduct.objects.count() + 1}",
+        spot_kind=spot_kind,
+        monthly_price=Decimal(monthly_price),
+        allocated_spaces=allocated_spaces,
+        oversell_percent=oversell_percent,
+        **extra,
+    )
+    for weekdays, starts, ends in hours:
+        PermitHours.objects.create(
+            product=product,
+            weekdays=list(weekdays),
+            starts=time.fromisoformat(starts),
+            ends=time.fromisoformat(ends),
+        )
+    return product
+
+
+def permit(product, *, holder=None, plates=("PRM-001",), valid_from=None, **extra) -> Permit:
+    """A permit issued by staff through the service (period from ``valid_from``, a local
+    date, default today at the facility)."""
+    from bookings.permits import PermitOrder, permit_create
+    from bookings.states import ActorKind
+
+    holder = holder if holder is not None else UserFactory()
+    today = timezone.now().astimezone(product.facility.tz).date()
+    return permit_create(
+        order=PermitOrder(
+            product_id=product.pk,
+            plates=list(plates),
+            valid_from=valid_from or today,
+            holder=holder,
+            **extra,
+        ),
+        actor=holder,
+        actor_kind=ActorKind.STAFF,
     )

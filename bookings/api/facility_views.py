@@ -218,8 +218,8 @@ class FacilityDetailView(ApiView):
                         "grace_minutes": 15,
                     },
                     "availability": [
-                        {"kind": "standard", "total": 36, "available": 33},
-                        {"kind": "ev", "total": 4, "available": 4},
+                        {"kind": "standard", "total": 36, "available": 33, "withheld": 0},
+                        {"kind": "ev", "total": 4, "available": 4, "withheld": 0},
                     ],
                     "available_spots": 37,
                     "window": _WINDOW,

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bookings.api import facility_views, views
+from bookings.api import facility_views, operator_views, views
 
 urlpatterns = [
     path("facilities/", facility_views.FacilitySearchView.as_view(), name="facilities"),
@@ -25,4 +25,9 @@ urlpatterns = [
         for action, view in views.TRANSITION_VIEWS.items()
     ),
     path("operator/gate-events/", views.GateEventView.as_view(), name="gate-events"),
+    path(
+        "operator/entitlements/",
+        operator_views.EntitlementView.as_view(),
+        name="entitlements",
+    ),
 ]

@@ -16,6 +16,7 @@ from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from bookings import selectors, services
+from bookings.api.operator_views import GatePermitOutput
 from bookings.gate import GateReason, gate_event_process, gate_facility_for_device
 from bookings.models import GateAction, GateDirection
 from bookings.states import ActorKind, BookingStatus
@@ -686,7 +687,15 @@ _GATE_REASONS = [
     (GateReason.EXPIRED, "Denied: confirmed bookings exist, none in its check-in window."),
     (GateReason.NOT_CONFIRMED, "Denied: only held bookings."),
     (GateReason.NO_BOOKING, "Denied: no live booking for this plate here."),
-    (GateReason.NO_ACTIVE_BOOKING, "Denied at exit: no active booking."),
+    (GateReason.NO_ACTIVE_BOOKING, "Denied at exit: no active booking and no permit."),
+    (GateReason.PERMIT_ENTRY, "Opened: a permit valid now for this plate (no booking opened)."),
+    (GateReason.PERMIT_EXIT, "Opened at exit: a permit's vehicle leaves."),
+    (GateReason.PERMIT_OUTSIDE_HOURS, "Denied: outside the permit product's hours."),
+    (GateReason.PERMIT_VEHICLE_INSIDE, "Denied: another vehicle of the permit is inside."),
+    (GateReason.PERMIT_CAPACITY_FULL, "Denied: the product's holders fill its allocated spaces."),
+    (GateReason.PERMIT_SUSPENDED, "Denied: the permit is suspended."),
+    (GateReason.PERMIT_NOT_STARTED, "Denied: the permit's period has not started."),
+    (GateReason.PERMIT_EXPIRED, "Denied: the permit's period is over."),
 ]
 
 
@@ -706,6 +715,11 @@ class GateEventOutput(serializers.Serializer):
         help_text="The booking checked in or out, or the earliest one when too early or "
         "expired; otherwise null.",
     )
+    permit = GatePermitOutput(
+        allow_null=True,
+        help_text="The permit that opened the gate, or the one refused (the reason says "
+        "why); null when the decision was a booking's or nothing matched.",
+    )
 
 
 class GateEventView(ApiView):
@@ -718,8 +732,12 @@ class GateEventView(ApiView):
         tags=["operator"],
         summary="Report a plate at a gate",
         description="For gate-device accounts of the facility's operator. An entry checks in "
-        "the plate's confirmed booking that is inside its check-in window; an exit checks out "
-        "its active booking (with any overstay fee). The answer says whether to open and why. "
+        "the plate's confirmed booking that is inside its check-in window; when no booking "
+        "opens the gate (and the plate is not inside on one), a permit valid now for this "
+        "facility does, inside its product's hours, when no other vehicle of the permit is "
+        "inside and fewer of the product's holders are inside than its allocated spaces. An "
+        "exit checks out the active booking (with any overstay fee), else lets a permit's "
+        "vehicle out and closes its presence. The answer says whether to open and why. "
         "Every event is recorded. Any other account, and a facility id that is unknown, "
         "inactive or another operator's, get the same `403`, so ids reveal nothing.",
         request=GateEventInput,
@@ -759,12 +777,13 @@ class GateEventView(ApiView):
                         "overstay_fee": "0.00",
                         "currency": "EUR",
                     },
+                    "permit": None,
                 },
                 response_only=True,
             ),
             OpenApiExample(
                 "Denied",
-                value={"action": "deny", "reason": "no_booking", "booking": None},
+                value={"action": "deny", "reason": "no_booking", "booking": None, "permit": None},
                 response_only=True,
             ),
         ],
@@ -779,6 +798,11 @@ class GateEventView(ApiView):
         )
         return Response(
             GateEventOutput(
-                {"action": decision.action, "reason": decision.reason, "booking": decision.booking}
+                {
+                    "action": decision.action,
+                    "reason": decision.reason,
+                    "booking": decision.booking,
+                    "permit": decision.permit,
+                }
             ).data
         )

@@ -445,6 +445,17 @@ PARKME_BOOKING = {
     "CHECK_IN_EARLY_MINUTES": env.int("BOOKING_CHECK_IN_EARLY_MINUTES", default=15),
     "RETENTION_DAYS": env.int("PERSONAL_DATA_RETENTION_DAYS", default=400),
 }
+# Permits (monthly passes; see docs/api.md).
+PARKME_PERMIT = {
+    # A permit may start at most this many days ahead (never before today, local).
+    "MAX_START_AHEAD_DAYS": env.int("PERMIT_MAX_START_AHEAD_DAYS", default=90),
+    # Gate presence of permit holders counts entries and exits of the last N days.
+    "PRESENCE_DAYS": env.int("PERMIT_PRESENCE_DAYS", default=30),
+    # Holders are reminded this many days before their permit renews or ends.
+    "REMINDER_DAYS": env.int("PERMIT_REMINDER_DAYS", default=7),
+    # Auto-renewing permits are renewed within this many hours before their period ends.
+    "RENEW_LEAD_HOURS": env.int("PERMIT_RENEW_LEAD_HOURS", default=24),
+}
 SEARCH_DEFAULT_RADIUS_KM = 5
 SEARCH_MAX_RADIUS_KM = 50
 # sort=price prices every facility in the radius: at most this many, nearest first.

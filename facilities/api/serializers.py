@@ -154,8 +154,15 @@ class ZoneOutput(serializers.Serializer):
 
 class KindAvailabilityOutput(serializers.Serializer):
     kind = SpotKindField()
-    total = serializers.IntegerField()
-    available = serializers.IntegerField()
+    total = serializers.IntegerField(help_text="Bookable spots of the kind.")
+    available = serializers.IntegerField(
+        help_text="Spots of the kind a driver can book for the whole window: free spots "
+        "minus `withheld`."
+    )
+    withheld = serializers.IntegerField(
+        help_text="Free spots of the kind held back for permit holders, because a permit "
+        "product's hours are in force during the window."
+    )
 
 
 class FacilityDetailOutput(serializers.Serializer):
