@@ -45,7 +45,8 @@ MYPY_FILES = $(sort $(wildcard \
 	parkme/db.py parkme/cache_versions.py \
 	bookings/states.py bookings/transitions.py bookings/sweeps.py bookings/gate.py \
 	bookings/availability.py bookings/occupancy.py bookings/dashboard.py bookings/reports.py \
-	bookings/metrics.py bookings/outbox.py facilities/windows.py \
+	bookings/metrics.py bookings/outbox.py bookings/allocations.py bookings/permit_hours.py \
+	bookings/permits.py bookings/permit_sweeps.py bookings/entitlements.py facilities/windows.py \
 	facilities/rating.py facilities/boards.py facilities/quotes.py))
 # mypy's Django plugin loads config.settings.test: naming servers (never contacted) keeps
 # it from starting the embedded PostgreSQL and Redis.

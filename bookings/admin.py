@@ -383,3 +383,5 @@ class FacilityWithDashboardAdmin(FacilityAdmin):
 
 admin.site.unregister(Facility)
 admin.site.register(Facility, FacilityWithDashboardAdmin)
+
+from bookings import admin_permits  # noqa: E402,F401 - permits register their admin pages

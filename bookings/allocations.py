@@ -169,7 +169,7 @@ def allocation_problem(*, facility_id: int, kind: str, now: datetime) -> Allocat
     """The first moment from ``now`` at which the live bookings of ``kind`` plus the spaces
     allocated (in force then) would need more spots than the facility has bookable, or
     None. Callers hold ``allocations_lock_exclusive`` so no booking slips in meanwhile."""
-    params = {"facility": facility_id, "kind": kind, "now": now}
+    params: dict[str, Any] = {"facility": facility_id, "kind": kind, "now": now}
     with connection.cursor() as cursor:
         cursor.execute(_BOOKABLE_OF_KIND_SQL, params)
         bookable = cursor.fetchone()[0]

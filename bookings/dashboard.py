@@ -1,7 +1,10 @@
 """Occupancy dashboard of one facility for its staff, in the facility's time zone.
 
 Occupancy comes from bookings.occupancy (the definition every page shares), never from
-spots, and not from the hourly roll-up table: it shows what is booked right now.
+spots, and not from the hourly roll-up table: it shows what is booked right now. Next to
+it, each permit product's holders inside now (bookings.permits.permits_inside, the gate's
+own presence rule) against the spaces it allocates: a fixed three queries however many
+products and holders there are.
 """
 
 from __future__ import annotations
@@ -13,7 +16,9 @@ from django.db.models import Count, Q
 
 from bookings.models import Booking
 from bookings.occupancy import capacity_by_facility, occupancy_by_facility, occupied_now
-from bookings.states import OCCUPYING
+from bookings.permit_hours import hours_of, hours_text, in_hours
+from bookings.permits import permits_inside
+from bookings.states import OCCUPYING, PERMIT_HELD_STATUSES
 from facilities.models import Facility, SpotStatus
 
 HOURS_AHEAD = 24
@@ -80,6 +85,68 @@ def zone_occupancy(*, facility: Facility, now: datetime) -> list[ZoneOccupancy]:
         )
         for z in zones
     ]
+
+
+@dataclass(frozen=True)
+class PermitProductNow:
+    """One permit product of the facility, now."""
+
+    product_id: int
+    name: str
+    kind: str
+    hours: str
+    in_force: bool  # its hours are in force now (its spaces are withheld from bookings)
+    on_sale: bool
+    allocated: int
+    sales_cap: int
+    running: int  # permits that count against the cap now
+    inside: int  # holders inside now
+
+    @property
+    def percent(self) -> int:
+        if not self.allocated:
+            return 100 if self.inside else 0
+        return round(100 * self.inside / self.allocated)
+
+
+def permit_products_now(*, facility: Facility, now: datetime) -> list[PermitProductNow]:
+    """Every product of the facility (on sale or not: its holders still park) with its
+    holders inside now against its allocation. Three queries: products with their running
+    permits, their hours, and presence."""
+    held_now = Q(
+        permits__status__in=[str(s) for s in PERMIT_HELD_STATUSES],
+        permits__valid_from__lte=now,
+        permits__valid_to__gt=now,
+    )
+    products = list(
+        facility.permit_products.annotate(running=Count("permits", filter=held_now))
+        .prefetch_related("hours")
+        .order_by("name", "id")
+    )
+    if not products:
+        return []
+    inside: dict[int, int] = {}
+    for row in permits_inside(facility_id=facility.pk, now=now):
+        inside[row.product_id] = inside.get(row.product_id, 0) + 1
+    tz = facility.tz
+    result = []
+    for product in products:
+        hours = hours_of(product.hours.all())
+        result.append(
+            PermitProductNow(
+                product_id=product.pk,
+                name=product.name,
+                kind=product.get_spot_kind_display(),
+                hours=hours_text(hours),
+                in_force=in_hours(hours, tz, now),
+                on_sale=product.on_sale,
+                allocated=product.allocated_spaces,
+                sales_cap=product.sales_cap,
+                running=product.running,  # type: ignore[attr-defined]  # annotated above
+                inside=inside.get(product.pk, 0),
+            )
+        )
+    return result
 
 
 def hourly_forecast(*, facility: Facility, now: datetime) -> tuple[list[datetime], list[int]]:
@@ -159,6 +226,7 @@ def dashboard_context(*, facility: Facility, now: datetime) -> dict:
     capacity = capacity_by_facility(facility_ids=[facility.pk])[facility.pk]
     hours, booked = hourly_forecast(facility=facility, now=now)
     local_now = now.astimezone(facility.tz)
+    permits = permit_products_now(facility=facility, now=now)
     return {
         "facility": facility,
         "local_now": local_now,
@@ -174,5 +242,9 @@ def dashboard_context(*, facility: Facility, now: datetime) -> dict:
         ),
         "chart": chart(hours=hours, booked=booked, capacity=capacity),
         "peak": max(booked) if booked else 0,
+        "permit_products": permits,
+        "permits_inside": sum(p.inside for p in permits),
+        # Spaces withheld from bookings right now: the products whose hours are in force.
+        "permits_allocated_now": sum(p.allocated for p in permits if p.in_force),
         **gate_day(facility=facility, now=now),
     }

@@ -8,6 +8,9 @@ from decimal import Decimal
 from django.db import transaction
 from django.utils import timezone
 
+from bookings.models import Permit, PermitProduct
+from bookings.permits import PermitOrder, permit_create, permit_product_save
+from bookings.states import ActorKind
 from facilities.models import (
     EarlyBird,
     Facility,
@@ -22,6 +25,7 @@ from facilities.services import all_week, rate_version_create
 from parkme.models import Operator, Role, User
 from parkme.services import membership_set
 from vehicles.models import Vehicle
+from vehicles.plates import normalize_plate
 
 DEMO_PASSWORD = "parkme-demo"  # noqa: S105 - public by design (the documented demo logins)
 
@@ -52,6 +56,29 @@ USERS = [
     ("admin@harbor.demo", False, "Demo Harbor Garages", Role.ADMIN),
     ("driver@parkme.demo", False, None, None),
 ]
+# Permit products at one Demo Central facility: name → (fields, hours bands).
+PERMIT_FACILITY = ("Demo Central Parking", "kamppi-center")
+WEEKDAYS_ONLY = [0, 1, 2, 3, 4]
+EVERY_DAY = [0, 1, 2, 3, 4, 5, 6]
+PERMIT_PRODUCTS = {
+    "Commuter": (
+        {"monthly_price": Decimal("129.00"), "allocated_spaces": 10, "oversell_percent": 20},
+        [{"weekdays": WEEKDAYS_ONLY, "starts": time(6), "ends": time(20)}],
+    ),
+    "Resident": (
+        {"monthly_price": Decimal("79.00"), "allocated_spaces": 6, "oversell_percent": 0},
+        [{"weekdays": EVERY_DAY, "starts": time(17), "ends": time(9)}],
+    ),
+}
+# product, holder e-mail (or None), company, contact e-mail, plates (None: the demo driver's
+# car), auto_renew. Each is recognised on a re-run by its product and first plate.
+DEMO_PERMITS = [
+    ("Commuter", "driver@parkme.demo", "", "", None, True),
+    ("Commuter", None, "Nordic Couriers Oy", "fleet@couriers.demo", ["FLT-101", "FLT-102"], True),
+    ("Resident", None, "As Oy Kampinkulma", "board@kampinkulma.demo", ["KMP-1"], False),
+]
+PERMIT_ISSUER = "admin@central.demo"
+
 KIND_PREFIX = {
     SpotKind.STANDARD: "S",
     SpotKind.COMPACT: "C",
@@ -168,6 +195,52 @@ def _seed_rate_board(facility: Facility) -> None:
         )
 
 
+def _seed_permit_products(facility: Facility) -> dict[str, PermitProduct]:
+    """The demo's permit products, created through permit_product_save (which refuses an
+    allocation the facility's bookings leave no room for); existing ones are left as they
+    are, so staff's edits survive a re-run."""
+    products = {}
+    for name, (fields, hours) in PERMIT_PRODUCTS.items():
+        product = PermitProduct.objects.filter(facility=facility, name=name).first()
+        if product is None:
+            product = permit_product_save(
+                product=PermitProduct(facility=facility, name=name, **fields), hours=hours
+            )
+        products[name] = product
+    return products
+
+
+def _seed_permits(facility: Facility) -> None:
+    """A few permits issued by the facility's admin from today (local), through
+    permit_create like staff would; one per product and first plate, ever."""
+    products = _seed_permit_products(facility)
+    issuer = User.objects.get(email=PERMIT_ISSUER)
+    today = timezone.now().astimezone(facility.tz).date()
+    for product_name, holder_email, company, contact, plates, auto_renew in DEMO_PERMITS:
+        product = products[product_name]
+        holder = User.objects.get(email=holder_email) if holder_email else None
+        if plates is None:
+            car = Vehicle.objects.filter(owner=holder, is_active=True).order_by("id").first()
+            plates = [car.plate]
+        if Permit.objects.filter(
+            product=product, plates_normalized__contains=[normalize_plate(plates[0])]
+        ).exists():
+            continue
+        permit_create(
+            order=PermitOrder(
+                product_id=product.pk,
+                plates=plates,
+                valid_from=today,
+                auto_renew=auto_renew,
+                holder=holder,
+                company_name=company,
+                contact_email=contact,
+            ),
+            actor=issuer,
+            actor_kind=ActorKind.STAFF,
+        )
+
+
 @transaction.atomic
 def demo_seed() -> dict[str, int]:
     operators = {}
@@ -192,9 +265,16 @@ def demo_seed() -> dict[str, int]:
     if not Vehicle.objects.filter(owner=driver, is_active=True).exists():
         Vehicle.objects.create(owner=driver, plate="ABC-123", kind="car")
 
+    op_name, slug = PERMIT_FACILITY
+    _seed_permits(Facility.objects.get(operator=operators[op_name], slug=slug))
+
     return {
         "operators": Operator.objects.filter(name__in=OPERATORS).count(),
         "facilities": Facility.objects.filter(operator__name__in=OPERATORS).count(),
         "spots": Spot.objects.filter(facility__operator__name__in=OPERATORS).count(),
         "users": User.objects.filter(email__in=[u[0] for u in USERS]).count(),
+        "permit products": PermitProduct.objects.filter(
+            facility__operator__name__in=OPERATORS
+        ).count(),
+        "permits": Permit.objects.filter(product__facility__operator__name__in=OPERATORS).count(),
     }

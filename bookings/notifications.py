@@ -1,7 +1,9 @@
 """Rendering and delivering outbox notifications as e-mail.
 
 Mail goes through Django's e-mail backend (EMAIL_BACKEND: console in dev, SMTP in
-production). Times are shown in the facility's time zone.
+production). Times are shown in the facility's time zone. A row is about a booking (to its
+driver) or about one period of a permit (to ``Permit.recipient``: the fleet contact, else the
+holder).
 
 Delivery locks the notification row (``FOR UPDATE SKIP LOCKED``) for the length of one send
 and marks it sent in the same transaction, so two workers never send one row at the same
@@ -29,8 +31,11 @@ from bookings.models import (
     Notification,
     NotificationKind,
     NotificationStatus,
+    Permit,
 )
-from bookings.states import BookingStatus
+from bookings.permit_hours import hours_of, hours_text
+from bookings.permits import product_price
+from bookings.states import PERMIT_HELD_STATUSES, BookingStatus, PermitStatus
 
 logger = logging.getLogger(__name__)
 
@@ -48,6 +53,27 @@ STILL_RELEVANT = {
     NotificationKind.REMINDER_START: {BookingStatus.CONFIRMED},
     NotificationKind.ENDING_SOON: {BookingStatus.ACTIVE},
     NotificationKind.OVERSTAY: {BookingStatus.ACTIVE},
+}
+
+PERMIT_SUBJECTS = {
+    NotificationKind.PERMIT_CREATED: "Your permit for {facility} is issued ({reference})",
+    NotificationKind.PERMIT_REMINDER: "Your permit for {facility} {renews_or_ends} on {when} "
+    "({reference})",
+    NotificationKind.PERMIT_RENEWED: "Your permit for {facility} is renewed until {when} "
+    "({reference})",
+    NotificationKind.PERMIT_NOT_RENEWED: "Your permit for {facility} will not be renewed "
+    "({reference})",
+}
+
+# The permit statuses in which news about it is still worth sending. Once it has expired,
+# news of a renewal (or of none) is stale; a reminder is only for a permit that still lets
+# its plates in at the end of the period (not a suspended one) and only for its current
+# period (a permit renewed since is announced by the "renewed" notice).
+PERMIT_STILL_RELEVANT = {
+    NotificationKind.PERMIT_CREATED: set(PERMIT_HELD_STATUSES),
+    NotificationKind.PERMIT_REMINDER: {PermitStatus.ACTIVE, PermitStatus.CANCELLED},
+    NotificationKind.PERMIT_RENEWED: set(PERMIT_HELD_STATUSES),
+    NotificationKind.PERMIT_NOT_RENEWED: set(PERMIT_HELD_STATUSES),
 }
 
 
@@ -70,6 +96,8 @@ class DeliveryResult:
 
 
 def notification_render(notification: Notification) -> EmailMultiAlternatives:
+    if notification.permit_id is not None:
+        return _permit_render(notification)
     booking = notification.booking
     facility = booking.facility
     context = {
@@ -95,9 +123,70 @@ def notification_render(notification: Notification) -> EmailMultiAlternatives:
     return message
 
 
+def _permit_renews(permit: Permit) -> bool:
+    """Whether the permit will renew at its period end, as things stand: what the renewal
+    sweep will do (bookings.permit_sweeps), so a reminder does not promise a renewal of a
+    product that has gone off sale."""
+    product = permit.product
+    return (
+        permit.status == PermitStatus.ACTIVE
+        and permit.auto_renew
+        and product.on_sale
+        and product.facility.is_active
+    )
+
+
+def _permit_render(notification: Notification) -> EmailMultiAlternatives:
+    permit = notification.permit
+    product = permit.product
+    facility = product.facility
+    tz = facility.tz
+    period_end = notification.period_ends_at or permit.valid_to
+    renews = _permit_renews(permit)
+    context = {
+        "permit": permit,
+        "product": product,
+        "facility": facility,
+        "kind": notification.kind,
+        "hours": hours_text(hours_of(product.hours.all())),
+        "plates": ", ".join(permit.plates),
+        "holder_name": permit.company_name,
+        "period_end": period_end,
+        "renews": renews,
+        # What the next period would cost if it renewed at today's price.
+        "next_price": product_price(product) if renews else None,
+        "reason": permit.status_reason.removeprefix("not renewed: "),
+        "timezone_name": facility.timezone,
+    }
+    with timezone.override(tz):
+        text = render_to_string(f"notifications/{notification.kind}.txt", context)
+        html = render_to_string(f"notifications/{notification.kind}.html", context)
+    subject = PERMIT_SUBJECTS[notification.kind].format(
+        facility=facility.name,
+        reference=permit.reference,
+        renews_or_ends="renews" if renews else "ends",
+        when=f"{period_end.astimezone(tz):%-d %b %Y, %H:%M}",
+    )
+    message = EmailMultiAlternatives(
+        subject=subject,
+        body=text,
+        from_email=settings.DEFAULT_FROM_EMAIL,
+        to=[permit.recipient],
+        headers={"X-ParkMe-Notification": str(notification.pk)},
+    )
+    message.attach_alternative(html, "text/html")
+    return message
+
+
 def _locked(pending: QuerySet[Notification]) -> QuerySet[Notification]:
+    # Either path may be empty (a row is about a booking or a permit): LEFT JOINs, and only
+    # the notification row is locked.
     return pending.select_for_update(skip_locked=True, of=("self",)).select_related(
-        "booking__facility", "booking__driver", "booking__spot"
+        "booking__facility",
+        "booking__driver",
+        "booking__spot",
+        "permit__product__facility",
+        "permit__holder",
     )
 
 
@@ -108,15 +197,34 @@ def _give_up(notification: Notification, why: str) -> DeliveryResult:
     return DeliveryResult(Outcome.FAILED, notification.attempts)
 
 
+def _why_not_send(notification: Notification) -> str | None:
+    """Why a pending row must not be sent (no one to send to, or no longer true), or None."""
+    permit = notification.permit
+    if permit is not None:
+        if not permit.recipient:
+            return "not sent: the permit has no holder or contact e-mail"
+        if permit.status not in PERMIT_STILL_RELEVANT[notification.kind]:
+            return f"not sent: the permit is {permit.status} now"
+        if (
+            notification.kind == NotificationKind.PERMIT_REMINDER
+            and notification.period_ends_at != permit.valid_to
+        ):
+            return "not sent: the permit has been renewed since"
+        return None
+    booking = notification.booking
+    if booking.driver is None:
+        return "not sent: the booking has no driver any more"
+    relevant = STILL_RELEVANT.get(notification.kind)
+    if relevant is not None and booking.status not in relevant:
+        return f"not sent: the booking is {booking.status} now"
+    return None
+
+
 def _deliver_locked(notification: Notification, connection=None) -> DeliveryResult:
     """Send one locked, pending notification and record the result on its row."""
     notification.attempts += 1
-    booking = notification.booking
-    if booking.driver is None:
-        return _give_up(notification, "not sent: the booking has no driver any more")
-    relevant = STILL_RELEVANT.get(notification.kind)
-    if relevant is not None and booking.status not in relevant:
-        return _give_up(notification, f"not sent: the booking is {booking.status} now")
+    if why := _why_not_send(notification):
+        return _give_up(notification, why)
     try:
         message = notification_render(notification)
         message.connection = connection
@@ -151,9 +259,20 @@ def _deliver_locked(notification: Notification, connection=None) -> DeliveryResu
     notification.sent_at = timezone.now()
     notification.last_error = ""
     notification.save(update_fields=["status", "attempts", "last_error", "sent_at"])
-    logger.info(
-        "notification %s (%s) sent for booking %s", notification.pk, notification.kind, booking
-    )
+    if notification.permit is not None:
+        logger.info(
+            "notification %s (%s) sent for permit %s",
+            notification.pk,
+            notification.kind,
+            notification.permit,
+        )
+    else:
+        logger.info(
+            "notification %s (%s) sent for booking %s",
+            notification.pk,
+            notification.kind,
+            notification.booking,
+        )
     return DeliveryResult(Outcome.SENT, notification.attempts)
 
 

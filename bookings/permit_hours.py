@@ -41,7 +41,10 @@ def hours_of(rows: Iterable[Any]) -> Hours:
     """Bands from model rows (``PermitHours``) or dicts with weekdays, starts, ends."""
     bands = []
     for row in rows:
-        get = row.get if isinstance(row, dict) else lambda name, r=row: getattr(r, name)
+
+        def get(name: str, row: Any = row) -> Any:
+            return row[name] if isinstance(row, dict) else getattr(row, name)
+
         bands.append(
             HoursBand(
                 weekdays=frozenset(int(d) for d in get("weekdays")),

@@ -593,3 +593,14 @@ def permit_product_save(
         )
     permit_allocation_check(facility_id=product.facility_id, kind=product.spot_kind)
     return product
+
+
+# --- the driver API -----------------------------------------------------------------------
+
+
+def permit_product_available(product: PermitProduct) -> bool:
+    """Whether a product from ``permit_products_for_sale`` has a permit left to sell now
+    (its ``running`` permits are under the cap). Only a hint for the catalogue: a sale
+    counts the permits of its own period under the product's lock, so it may still be
+    ``sold_out`` for a later start, or sell when this said no."""
+    return product.running < product.sales_cap  # type: ignore[attr-defined]

@@ -63,6 +63,24 @@ SCHEDULES: dict[str, Schedule] = {
         crontab={"minute": "30", "hour": "2"},
         expire_seconds=6 * 3600,
     ),
+    f"{PREFIX}renew permits": Schedule(
+        task="bookings.renew_permits",
+        description="renew auto-renewing permits within a day of their period end",
+        every_seconds=15 * 60,
+        expire_seconds=14 * 60,
+    ),
+    f"{PREFIX}expire permits": Schedule(
+        task="bookings.expire_permits",
+        description="permits whose period is over and that do not renew → expired",
+        every_seconds=300,
+        expire_seconds=290,
+    ),
+    f"{PREFIX}permit reminders": Schedule(
+        task="bookings.send_permit_reminders",
+        description="remind holders a week before their permit renews or ends",
+        every_seconds=3600,
+        expire_seconds=3300,
+    ),
     f"{PREFIX}flush expired tokens": Schedule(
         task="parkme.flush_expired_tokens",
         description="drop expired refresh tokens and their blacklist rows",

@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from celery import Task, shared_task
 from django.utils import timezone
 
-from bookings import notifications, sweeps
+from bookings import notifications, permit_sweeps, sweeps
 from bookings.notifications import Outcome
 
 
@@ -87,3 +87,38 @@ def roll_up_occupancy(hour: str | None = None) -> int:
     Idempotent (an upsert per facility and hour), so a repeat simply rewrites the row."""
     start = _when(hour) or sweeps.hour_start(timezone.now()) - timedelta(hours=1)
     return sweeps.occupancy_roll_up(hour=start)
+
+
+# --- permits ------------------------------------------------------------------------------
+
+
+def _permit_sweep_task(task_name: str, sweep_name: str, guarantee: str) -> Task:
+    """A beat-driven task that runs one sweep of bookings.permit_sweeps.PERMIT_SWEEPS now."""
+
+    def run(batch_size: int | None = None, max_batches: int | None = None) -> int:
+        return permit_sweeps.permit_sweep_run(
+            sweep_name, batch_size=batch_size, max_batches=max_batches
+        ).count
+
+    run.__name__ = run.__qualname__ = sweep_name
+    run.__doc__ = f"{permit_sweeps.PERMIT_SWEEPS[sweep_name].description}\n\n{guarantee}"
+    return shared_task(name=task_name)(run)
+
+
+renew_permits = _permit_sweep_task(
+    "bookings.renew_permits",
+    "renew_permits",
+    "Exactly-once per permit and period: the new period, its event and its notice commit "
+    "together, and a renewed (or declined) permit no longer matches the sweep.",
+)
+expire_permits = _permit_sweep_task(
+    "bookings.expire_permits",
+    "expire_permits",
+    "Exactly-once per permit: the move and its event commit together.",
+)
+send_permit_reminders = _permit_sweep_task(
+    "bookings.send_permit_reminders",
+    "permit_reminders",
+    "At-most-once per permit and period: unique (permit, kind, period_ends_at) makes a "
+    "repeat a no-op.",
+)

@@ -62,7 +62,7 @@ class EntitlementQuery(QuerySerializer):
         return value
 
 
-_REASONS = [
+ENTITLEMENT_REASONS = [
     (EntitlementReason.BOOKING, "Allowed: a confirmed or active booking covers the moment."),
     (EntitlementReason.BOOKING_GRACE, "Allowed: the booking ended less than the grace ago."),
     (EntitlementReason.PERMIT, "Allowed: a valid permit, inside its product's hours."),
@@ -91,7 +91,7 @@ class EntitlementOutputInner(serializers.Serializer):
 
 class EntitlementOutput(serializers.Serializer):
     allowed = serializers.BooleanField()
-    reason = serializers.ChoiceField(choices=_REASONS)
+    reason = serializers.ChoiceField(choices=ENTITLEMENT_REASONS)
     plate = serializers.CharField(help_text="The plate as normalised.")
     at = OffsetDateTimeField(help_text="The moment checked, in the facility's offset.")
     entitlement = EntitlementOutputInner(

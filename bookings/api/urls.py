@@ -1,6 +1,6 @@
 from django.urls import path
 
-from bookings.api import facility_views, operator_views, views
+from bookings.api import facility_views, operator_views, permit_views, views
 
 urlpatterns = [
     path("facilities/", facility_views.FacilitySearchView.as_view(), name="facilities"),
@@ -23,6 +23,18 @@ urlpatterns = [
             name=f"booking-{action}",
         )
         for action, view in views.TRANSITION_VIEWS.items()
+    ),
+    path(
+        "permit-products/",
+        permit_views.PermitProductListView.as_view(),
+        name="permit-products",
+    ),
+    path("permits/", permit_views.PermitListCreateView.as_view(), name="permits"),
+    path("permits/<uuid:public_id>/", permit_views.PermitDetailView.as_view(), name="permit"),
+    path(
+        "permits/<uuid:public_id>/cancel/",
+        permit_views.PermitCancelView.as_view(),
+        name="permit-cancel",
     ),
     path("operator/gate-events/", views.GateEventView.as_view(), name="gate-events"),
     path(

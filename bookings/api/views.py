@@ -676,7 +676,7 @@ class GateEventInput(StrictSerializer):
     direction = serializers.ChoiceField(choices=GateDirection.choices)
 
 
-_GATE_REASONS = [
+GATE_REASONS = [
     (
         GateReason.CHECKED_IN,
         "Opened: the earliest confirmed booking in its check-in window was checked in.",
@@ -709,7 +709,7 @@ class GateBookingOutput(serializers.Serializer):
 
 class GateEventOutput(serializers.Serializer):
     action = serializers.ChoiceField(choices=GateAction.choices)
-    reason = serializers.ChoiceField(choices=_GATE_REASONS)
+    reason = serializers.ChoiceField(choices=GATE_REASONS)
     booking = GateBookingOutput(
         allow_null=True,
         help_text="The booking checked in or out, or the earliest one when too early or "

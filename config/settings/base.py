@@ -264,6 +264,9 @@ CELERY_TASK_ROUTES = {
     "bookings.send_ending_soon_reminders": {"queue": "maintenance"},
     "bookings.roll_up_occupancy": {"queue": "maintenance"},
     "bookings.anonymize_old_bookings": {"queue": "maintenance"},
+    "bookings.renew_permits": {"queue": "maintenance"},
+    "bookings.expire_permits": {"queue": "maintenance"},
+    "bookings.send_permit_reminders": {"queue": "maintenance"},
     "parkme.flush_expired_tokens": {"queue": "maintenance"},
 }
 # Web requests enqueue after commit: a broker outage must cost them at most about a second
@@ -425,6 +428,14 @@ SPECTACULAR_SETTINGS = {
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
     "REDOC_DIST": "SIDECAR",
     "COMPONENT_SPLIT_REQUEST": True,
+    # Several fields are named "reason" or "status": name each set of choices once (the
+    # booking's and the gate's keep the names clients were generated with).
+    "ENUM_NAME_OVERRIDES": {
+        "StatusEnum": "bookings.states.BookingStatus",
+        "ReasonEnum": "bookings.api.views.GATE_REASONS",
+        "EntitlementReasonEnum": "bookings.api.operator_views.ENTITLEMENT_REASONS",
+        "PermitStatusEnum": "bookings.states.PermitStatus",
+    },
     "POSTPROCESSING_HOOKS": [
         "drf_spectacular.hooks.postprocess_schema_enums",
         "parkme.api.schema.add_error_responses",

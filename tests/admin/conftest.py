@@ -29,6 +29,7 @@ from vehicles.models import PlateLookup
 GROUP_MIGRATIONS = (
     ("parkme", "0002_staff_groups", "install_groups"),
     ("facilities", "0006_rate_table_permissions", "grant"),
+    ("bookings", "0007_permit_permissions", "grant"),
 )
 
 

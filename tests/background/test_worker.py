@@ -19,8 +19,10 @@ from bookings.models import (
     NotificationKind,
     NotificationStatus,
 )
-from bookings.states import BookingStatus
+from bookings.permits import permit_next_period
+from bookings.states import ActorKind, BookingStatus, PermitAction
 from facilities.models import OccupancyRollup
+from tests import factories
 from tests.background.conftest import book_through_the_engine, minutes, wait_for
 from tests.background.mailbox import read_log
 
@@ -123,6 +125,44 @@ def test_roll_up_and_anonymisation_run_on_a_worker(garage, book, start_worker):
     assert old.price == Decimal("6.00")
 
 
+def test_permit_renewal_runs_on_a_worker_once_and_the_holder_is_told(garage, start_worker):
+    worker = start_worker()
+    product = factories.permit_product(garage, name="Commuter", monthly_price="99.00")
+    # A permit whose month ends at local midnight tonight (staff may backdate a start), so
+    # it is inside the 24-hour renewal lead now.
+    tomorrow = (timezone.now().astimezone(garage.tz) + timedelta(days=1)).date()
+    month_before = tomorrow.replace(day=1) - timedelta(days=1)
+    first_day = month_before.replace(day=min(tomorrow.day, month_before.day))
+    permit = factories.permit(product, valid_from=first_day)  # its issue mail is enqueued
+    assert permit.valid_to <= timezone.now() + timedelta(hours=24)
+    next_period = permit_next_period(permit)
+
+    renewed = tasks.renew_permits.delay().get(timeout=TIMEOUT)
+    again = tasks.renew_permits.delay().get(timeout=TIMEOUT)
+
+    assert (renewed, again) == (1, 0)
+    permit.refresh_from_db()
+    assert (permit.valid_from, permit.valid_to) == next_period
+    event = permit.events.get(action=PermitAction.RENEW)
+    assert event.actor_kind == ActorKind.SYSTEM
+    # The renewal asked for an outbox run: the holder's mail goes out without waiting a minute.
+    wait_for(
+        lambda: not Notification.objects.filter(status=NotificationStatus.PENDING).exists(),
+        timeout=TIMEOUT,
+        what="the permit's notifications to be sent",
+    )
+    notice = permit.notifications.get(kind=NotificationKind.PERMIT_RENEWED)
+    assert (notice.status, notice.period_ends_at) == (NotificationStatus.SENT, permit.valid_to)
+    sent = [
+        r
+        for r in read_log(worker.mail_log)
+        if r["event"] == "sent" and int(r["notification"]) == notice.pk
+    ]
+    assert len(sent) == 1
+    assert sent[0]["to"] == [permit.holder.email]
+    assert sent[0]["subject"].startswith(f"Your permit for {garage.name} is renewed until")
+
+
 def test_worker_killed_mid_batch_loses_and_doubles_nothing(book, start_worker):
     rows = []
     for _ in range(10):
@@ -213,7 +253,6 @@ def test_expired_refresh_tokens_are_flushed_on_a_worker(garage, start_worker):
     from rest_framework_simplejwt.tokens import RefreshToken
 
     from parkme.tasks import flush_expired_tokens
-    from tests import factories
 
     driver = factories.UserFactory()
     spent, live = RefreshToken.for_user(driver), RefreshToken.for_user(driver)

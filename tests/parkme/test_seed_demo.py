@@ -3,14 +3,38 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import override_settings
 
-from bookings.models import Booking
+from bookings.models import (
+    Booking,
+    Notification,
+    NotificationKind,
+    Permit,
+    PermitEvent,
+    PermitHours,
+    PermitProduct,
+)
+from bookings.permits import permit_is_valid_at
 from facilities.models import Facility, RateVersion, Spot, Zone
 from parkme.models import Membership, Operator, User
 from vehicles.models import Vehicle
 
 pytestmark = pytest.mark.django_db
 
-MODELS = [Operator, User, Membership, Facility, Zone, Spot, RateVersion, Vehicle, Booking]
+MODELS = [
+    Operator,
+    User,
+    Membership,
+    Facility,
+    Zone,
+    Spot,
+    RateVersion,
+    Vehicle,
+    Booking,
+    PermitProduct,
+    PermitHours,
+    Permit,
+    PermitEvent,
+    Notification,
+]
 
 
 def _snapshot():
@@ -22,6 +46,7 @@ def test_seed_demo_twice_leaves_the_same_rows(capsys):
     first = _snapshot()
     call_command("seed_demo")
     assert _snapshot() == first
+    assert first["Permit"]  # the permits are part of what a re-run must not duplicate
     assert "driver@parkme.demo" in capsys.readouterr().out
 
 
@@ -63,6 +88,34 @@ def test_seed_demo_creates_the_contract_logins_and_facilities():
     assert driver.vehicles.filter(is_active=True).count() == 1
     assert User.objects.get(email="gate@central.demo").is_staff is False
     assert User.objects.get(email="attendant@central.demo").is_staff is True
+
+
+def test_seed_demo_sells_commuter_and_resident_permits_at_one_central_facility():
+    call_command("seed_demo")
+
+    products = {p.name: p for p in PermitProduct.objects.select_related("facility")}
+    assert set(products) == {"Commuter", "Resident"}
+    assert {p.facility.slug for p in products.values()} == {"kamppi-center"}
+    assert products["Commuter"].facility.operator.name == "Demo Central Parking"
+    assert [(h.weekdays, str(h.starts), str(h.ends)) for h in products["Commuter"].hours.all()] == [
+        ([0, 1, 2, 3, 4], "06:00:00", "20:00:00")
+    ]
+    assert [(h.weekdays, str(h.starts), str(h.ends)) for h in products["Resident"].hours.all()] == [
+        ([0, 1, 2, 3, 4, 5, 6], "17:00:00", "09:00:00")
+    ]
+    driver = User.objects.get(email="driver@parkme.demo")
+    car = driver.vehicles.get(is_active=True)
+    mine = Permit.objects.get(holder=driver)
+    assert (mine.product.name, mine.plates_normalized) == ("Commuter", [car.plate_normalized])
+    assert mine.recipient == "driver@parkme.demo"
+    fleet = Permit.objects.get(holder=None, product__name="Commuter")
+    assert fleet.company_name
+    assert fleet.recipient == fleet.contact_email
+    for permit in Permit.objects.all():
+        assert permit_is_valid_at(permit, permit.valid_from)
+        assert permit.events.get().actor.email == "admin@central.demo"
+        # Each holder is told, through the outbox like any permit sale.
+        assert permit.notifications.get().kind == NotificationKind.PERMIT_CREATED
 
 
 @override_settings(PARKME_ENVIRONMENT="production")
