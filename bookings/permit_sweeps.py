@@ -32,12 +32,10 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from django.db import transaction
 from django.db.models import Exists, F, OuterRef, QuerySet
 from django.utils import timezone
 
 from bookings.models import Notification, NotificationKind, Permit, PermitEvent, PermitProduct
-from bookings.outbox import outbox_kick
 from bookings.permits import permit_next_period, permit_rules, product_price
 from bookings.states import (
     PERMIT_HELD,
@@ -47,7 +45,7 @@ from bookings.states import (
     permit_statuses_for,
     permit_transition_check,
 )
-from bookings.sweeps import SweepResult, background
+from bookings.sweeps import SweepResult, sweep_batches
 
 logger = logging.getLogger(__name__)
 
@@ -309,24 +307,16 @@ def permit_sweep_run(
     batch_size: int | None = None,
     max_batches: int | None = None,
 ) -> SweepResult:
-    """Run one sweep of PERMIT_SWEEPS: claim due permits with SKIP LOCKED and apply them,
-    one transaction a batch, until a batch comes back short or the run's budget is spent;
-    then ask for an outbox run if notifications were queued."""
+    """Run one sweep of PERMIT_SWEEPS now, in the batches every sweep shares
+    (bookings.sweeps.sweep_batches)."""
     sweep = PERMIT_SWEEPS[name]
     now = now or timezone.now()
-    batch_size = batch_size or background()["SWEEP_BATCH_SIZE"]
-    max_batches = max_batches or background()["SWEEP_MAX_BATCHES"]
-    total = notified = 0
-    for _ in range(max_batches):
-        with transaction.atomic():
-            permits = _claim(sweep.due(now), batch_size)
-            done, queued = sweep.apply(permits, now) if permits else (0, 0)
-        total += done
-        notified += queued
-        if len(permits) < batch_size:
-            break
-    if notified:
-        outbox_kick()
-    if total:
-        logger.info("sweep %s: %d permits, %d notifications", name, total, notified)
-    return SweepResult(name=name, count=total, notified=notified)
+    return sweep_batches(
+        name=name,
+        noun="permits",
+        claim=lambda size: _claim(sweep.due(now), size),
+        apply=sweep.apply,
+        now=now,
+        batch_size=batch_size,
+        max_batches=max_batches,
+    )

@@ -127,20 +127,40 @@ def statuses_for(action: str) -> tuple[str, ...]:
     return tuple(t.from_status for t in TRANSITIONS if t.action == action)
 
 
-def transition_check(*, action: str, from_status: str, actor_kind: str) -> Transition:
-    """The move ``action`` makes from ``from_status``, or InvalidTransition (409)."""
-    transition = _BY_MOVE.get((action, from_status))
-    label = Action(action).label if action in Action.values else action
+def _checked(
+    moves: dict[tuple[str, str], Transition],
+    actions: type[models.TextChoices],
+    *,
+    noun: str,
+    action: str,
+    from_status: str,
+    actor_kind: str,
+) -> Transition:
+    """The move ``action`` makes from ``from_status`` in ``moves``, or InvalidTransition."""
+    transition = moves.get((action, from_status))
+    label = actions(action).label if action in actions.values else action
     if transition is None:
         state = from_status or "new"
         raise InvalidTransition(
-            f"Cannot {label} a booking that is {state}.", fields={"status": [state]}
+            f"Cannot {label} a {noun} that is {state}.", fields={"status": [state]}
         )
     if actor_kind not in transition.actors:
         raise InvalidTransition(
-            f"A {actor_kind} cannot {label} a booking.", fields={"status": [from_status]}
+            f"A {actor_kind} cannot {label} a {noun}.", fields={"status": [from_status]}
         )
     return transition
+
+
+def transition_check(*, action: str, from_status: str, actor_kind: str) -> Transition:
+    """The move ``action`` makes from ``from_status``, or InvalidTransition (409)."""
+    return _checked(
+        _BY_MOVE,
+        Action,
+        noun="booking",
+        action=action,
+        from_status=from_status,
+        actor_kind=actor_kind,
+    )
 
 
 # --- permits ------------------------------------------------------------------------------
@@ -214,15 +234,11 @@ def permit_statuses_for(action: str) -> tuple[str, ...]:
 
 def permit_transition_check(*, action: str, from_status: str, actor_kind: str) -> Transition:
     """The move ``action`` makes on a permit in ``from_status``, or InvalidTransition (409)."""
-    transition = _PERMIT_BY_MOVE.get((action, from_status))
-    label = PermitAction(action).label if action in PermitAction.values else action
-    if transition is None:
-        state = from_status or "new"
-        raise InvalidTransition(
-            f"Cannot {label} a permit that is {state}.", fields={"status": [state]}
-        )
-    if actor_kind not in transition.actors:
-        raise InvalidTransition(
-            f"A {actor_kind} cannot {label} a permit.", fields={"status": [from_status]}
-        )
-    return transition
+    return _checked(
+        _PERMIT_BY_MOVE,
+        PermitAction,
+        noun="permit",
+        action=action,
+        from_status=from_status,
+        actor_kind=actor_kind,
+    )

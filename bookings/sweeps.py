@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.db import transaction
@@ -280,24 +281,27 @@ EXPIRY_SWEEPS = (
 )
 
 
-def sweep_run(
-    name: str,
+def sweep_batches(
     *,
-    now: datetime | None = None,
+    name: str,
+    noun: str,
+    claim: Callable[[int], list[Any]],
+    apply: Callable[[list[Any], datetime], tuple[int, int]],
+    now: datetime,
     batch_size: int | None = None,
     max_batches: int | None = None,
 ) -> SweepResult:
-    """Run one sweep of SWEEPS: claim due rows with SKIP LOCKED and apply them, one
-    transaction a batch, until a batch comes back short or the run's budget is spent."""
-    sweep = SWEEPS[name]
-    now = now or timezone.now()
+    """The batch loop every sweep shares (bookings and permits): ``claim`` up to a batch of
+    due rows with SKIP LOCKED and ``apply`` them, one transaction a batch, until a batch
+    comes back short or the run's budget is spent; then ask for an outbox run if
+    notifications were queued."""
     batch_size = batch_size or background()["SWEEP_BATCH_SIZE"]
     max_batches = max_batches or background()["SWEEP_MAX_BATCHES"]
     total = notified = 0
     for _ in range(max_batches):
         with transaction.atomic():
-            rows = _claim(sweep.due(now), batch_size)
-            done, queued = sweep.apply(rows, now) if rows else (0, 0)
+            rows = claim(batch_size)
+            done, queued = apply(rows, now) if rows else (0, 0)
         total += done
         notified += queued
         if len(rows) < batch_size:
@@ -305,8 +309,29 @@ def sweep_run(
     if notified:
         outbox_kick()
     if total:
-        logger.info("sweep %s: %d bookings, %d notifications", name, total, notified)
+        logger.info("sweep %s: %d %s, %d notifications", name, total, noun, notified)
     return SweepResult(name=name, count=total, notified=notified)
+
+
+def sweep_run(
+    name: str,
+    *,
+    now: datetime | None = None,
+    batch_size: int | None = None,
+    max_batches: int | None = None,
+) -> SweepResult:
+    """Run one sweep of SWEEPS now (see sweep_batches)."""
+    sweep = SWEEPS[name]
+    now = now or timezone.now()
+    return sweep_batches(
+        name=name,
+        noun="bookings",
+        claim=lambda size: _claim(sweep.due(now), size),
+        apply=sweep.apply,
+        now=now,
+        batch_size=batch_size,
+        max_batches=max_batches,
+    )
 
 
 # --- occupancy roll-up --------------------------------------------------------------------
