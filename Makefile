@@ -47,7 +47,8 @@ MYPY_FILES = $(sort $(wildcard \
 	bookings/availability.py bookings/occupancy.py bookings/dashboard.py bookings/reports.py \
 	bookings/metrics.py bookings/outbox.py bookings/allocations.py bookings/permit_hours.py \
 	bookings/permits.py bookings/permit_sweeps.py bookings/entitlements.py facilities/windows.py \
-	facilities/rating.py facilities/boards.py facilities/quotes.py))
+	bookings/webhook_events.py facilities/rating.py facilities/boards.py facilities/quotes.py \
+	$(foreach m,services selectors delivery transport addresses signing queue,parkme/webhooks/$(m).py)))
 # mypy's Django plugin loads config.settings.test: naming servers (never contacted) keeps
 # it from starting the embedded PostgreSQL and Redis.
 MYPY_ENV = DATABASE_URL=postgres://lint@127.0.0.1:5432/lint REDIS_URL=redis://127.0.0.1:6379/0 \

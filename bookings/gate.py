@@ -23,6 +23,7 @@ from bookings.permit_hours import hours_of, in_hours
 from bookings.permits import permit_is_valid_at, permits_for_plate, permits_inside
 from bookings.services import booking_check_in, booking_check_out, check_in_window
 from bookings.states import ActorKind, BookingStatus, PermitStatus
+from bookings.webhook_events import gate_event_reported
 from facilities.models import Facility
 from parkme.errors import PermissionDenied
 from parkme.models import User
@@ -188,7 +189,7 @@ def gate_event_process(
         decision = _decide_exit(
             device=device, facility=facility, plate=normalized, bookings=bookings, now=now
         )
-    GateEvent.objects.create(
+    event = GateEvent.objects.create(
         facility=facility,
         device=device,
         plate_normalized=normalized[:20],
@@ -199,4 +200,5 @@ def gate_event_process(
         permit=decision.permit,
         at=now,
     )
+    gate_event_reported(event)
     return decision

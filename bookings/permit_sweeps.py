@@ -46,6 +46,7 @@ from bookings.states import (
     permit_transition_check,
 )
 from bookings.sweeps import SweepResult, sweep_batches
+from bookings.webhook_events import permits_reported
 
 logger = logging.getLogger(__name__)
 
@@ -205,6 +206,7 @@ def _renew(permits: list[Permit], now: datetime) -> tuple[int, int]:
             declined, ["status", "auto_renew", "status_reason", "updated_at"]
         )
     PermitEvent.objects.bulk_create(events)
+    permits_reported(renewed, PermitAction.RENEW)
     # Each notice is about the period it announces: the new one, or the last one paid for.
     queued = _notify([(p.pk, p.valid_to) for p in renewed], NotificationKind.PERMIT_RENEWED)
     queued += _notify([(p.pk, p.valid_to) for p in declined], NotificationKind.PERMIT_NOT_RENEWED)
@@ -249,6 +251,10 @@ def _expire(permits: list[Permit], now: datetime) -> tuple[int, int]:
         )
         for permit, transition in moves
     )
+    expired = [permit for permit, _ in moves]
+    for permit in expired:
+        permit.status = PermitStatus.EXPIRED
+    permits_reported(expired, PermitAction.EXPIRE)
     return len(moves), 0
 
 

@@ -51,6 +51,7 @@ from bookings.states import (
     PermitStatus,
     permit_transition_check,
 )
+from bookings.webhook_events import permits_reported
 from facilities.models import Facility
 from facilities.rating import split_vat
 from parkme.errors import (
@@ -386,6 +387,7 @@ def permit_create(
         data={"first_day": order.valid_from.isoformat(), "price": str(price.total)},
     )
     outbox_add_permit(permit=permit, kind=NotificationKind.PERMIT_CREATED)
+    permits_reported([permit], PermitAction.CREATE)
     logger.info("permit %s issued for product %s", permit.reference, product.pk)
     return permit
 
@@ -478,7 +480,7 @@ def permit_cancel(
     *, permit: Permit, actor: User, actor_kind: str, reason: str = "", now: datetime | None = None
 ) -> Permit:
     """No renewal: the permit stays valid to the end of its period, then expires."""
-    return _move(
+    permit = _move(
         permit,
         action=PermitAction.CANCEL,
         actor=actor,
@@ -486,6 +488,8 @@ def permit_cancel(
         now=now,
         reason=reason or "cancelled",
     )
+    permits_reported([permit], PermitAction.CANCEL)
+    return permit
 
 
 def _reason_required(reason: str) -> str:

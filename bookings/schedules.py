@@ -51,6 +51,10 @@ SCHEDULES: dict[str, Schedule] = {
         "bookings.deliver_pending_notifications",
         "outbox sweep: deliver notifications still pending after a minute",
     ),
+    f"{PREFIX}deliver pending webhooks": _every_minute(
+        "webhooks.deliver_pending",
+        "webhook sweep: re-queue endpoints whose deliveries are overdue (lost task, broker down)",
+    ),
     f"{PREFIX}occupancy roll-up": Schedule(
         task="bookings.roll_up_occupancy",
         description="occupancy per facility for the last complete hour",

@@ -40,7 +40,9 @@ from bookings.occupancy import capacity_by_facility, occupancy_by_facility
 from bookings.outbox import outbox_kick
 from bookings.states import ENDED_STATUSES, Action, ActorKind, BookingStatus
 from bookings.transitions import Claimed, booking_transition_bulk
+from bookings.webhook_events import bookings_reported
 from facilities.models import Facility, OccupancyRollup, RateVersion
+from parkme.webhooks.events import EventType
 
 logger = logging.getLogger(__name__)
 
@@ -185,9 +187,15 @@ def _expire(*, reason: str, notify: str | None) -> BatchApply:
     return apply
 
 
-def _notify_only(kind: str) -> BatchApply:
+def _notify_only(kind: str, *, report: str | None = None) -> BatchApply:
+    """A batch that queues that notification for each claimed booking and, if ``report``,
+    that webhook event."""
+
     def apply(rows: list[Claimed], now: datetime) -> tuple[int, int]:
-        return len(rows), _notify([row.id for row in rows], kind)
+        ids = [row.id for row in rows]
+        if report:
+            bookings_reported(ids, [report])
+        return len(rows), _notify(ids, kind)
 
     return apply
 
@@ -243,7 +251,7 @@ SWEEPS: dict[str, Sweep] = {
         Sweep(
             "flag_overstays",
             overstays_due,
-            _notify_only(NotificationKind.OVERSTAY),
+            _notify_only(NotificationKind.OVERSTAY, report=EventType.BOOKING_OVERSTAY),
             "active bookings past ends_at + grace get one overstay notification (the flag "
             "staff see); the fee itself is charged at check-out.",
             "flag {n} overstay(s)",

@@ -1,8 +1,9 @@
 """The one path every booking status change takes, one booking or a bulk sweep batch.
 
 Each move is checked against ``bookings.states.TRANSITIONS`` (an illegal one is refused
-here, with ``invalid_transition``), writes its BookingEvent in the caller's transaction,
-and invalidates the facility's cached availability once the transaction commits.
+here, with ``invalid_transition``), writes its BookingEvent in the caller's transaction
+(and its webhook events, ``bookings.webhook_events``), and invalidates the facility's
+cached availability once the transaction commits.
 """
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from datetime import datetime
 
 from bookings.models import Booking, BookingEvent
 from bookings.states import Action, ActorKind, Transition, statuses_for, transition_check
+from bookings.webhook_events import BOOKING_EVENTS, booking_moved, bookings_reported
 from parkme.cache_versions import bump_on_commit
 from parkme.models import User
 
@@ -57,6 +59,7 @@ def booking_created(
         at=now,
         reason="",
     ).save()
+    booking_moved(booking, transition.action)
     bump_on_commit([booking.facility_id])
 
 
@@ -83,6 +86,7 @@ def booking_transition(
         at=now,
         reason=reason,
     ).save()
+    booking_moved(booking, transition.action)
     bump_on_commit([booking.facility_id])
     return booking
 
@@ -130,5 +134,15 @@ def booking_transition_bulk(
             for row, transition in moves
         ]
     )
+    moved = [row.id for row, _ in moves]
+    for action_, ids in _ids_by_action(moves).items():
+        bookings_reported(ids, BOOKING_EVENTS.get(action_, ()))
     bump_on_commit({row.facility_id for row, _ in moves})
-    return [row.id for row, _ in moves]
+    return moved
+
+
+def _ids_by_action(moves: list[tuple[Claimed, Transition]]) -> dict[str, list[int]]:
+    ids: dict[str, list[int]] = {}
+    for row, transition in moves:
+        ids.setdefault(transition.action, []).append(row.id)
+    return ids

@@ -10,7 +10,6 @@ from rest_framework.response import Response
 
 from bookings.entitlements import EntitlementReason, entitlement_check, entitlement_facility
 from bookings.gate import GateReason
-from bookings.states import PermitStatus
 from parkme.api.fields import (
     AwareDateTimeField,
     OffsetDateTimeField,
@@ -27,19 +26,6 @@ from parkme.api.schema import (
 from parkme.api.throttles import GateThrottle
 from parkme.api.views import ApiView
 from parkme.errors import PermissionDenied
-
-
-class GatePermitOutput(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    reference = serializers.CharField()
-    status = serializers.ChoiceField(choices=PermitStatus.choices)
-    product = serializers.CharField(source="product.name")
-    valid_to = serializers.SerializerMethodField(
-        help_text="End of the permit's current period, in the facility's offset."
-    )
-
-    def get_valid_to(self, permit) -> str:
-        return permit.valid_to.astimezone(permit.product.facility.tz).isoformat()
 
 
 class EntitlementQuery(QuerySerializer):

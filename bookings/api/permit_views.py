@@ -21,12 +21,12 @@ from rest_framework.response import Response
 
 from bookings import permits
 from bookings.api.views import BookingThrottled, EmptyInput
-from bookings.models import Permit, PermitProduct
+from bookings.models import PermitProduct
 from bookings.permit_hours import hours_dump, hours_of, hours_text
+from bookings.representations import HOURS_TEXT, PermitFacilityOutput, PermitOutput
 from bookings.states import ActorKind, PermitStatus
 from facilities.api.pricing_serializers import SpotKindField
 from parkme.api.fields import (
-    OffsetDateTimeField,
     PageQuery,
     StrictBooleanField,
     StrictIntegerField,
@@ -128,12 +128,6 @@ class DayField(serializers.DateField):
 # --- products -----------------------------------------------------------------------------
 
 
-class PermitFacilityOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    timezone = serializers.CharField()
-
-
 class PermitHoursOutput(serializers.Serializer):
     weekdays = serializers.ListField(
         child=serializers.IntegerField(min_value=0, max_value=6),
@@ -146,9 +140,6 @@ class PermitHoursOutput(serializers.Serializer):
     )
 
 
-_HOURS_TEXT = 'The hours in words: "24/7", "Mon–Fri 06:00–20:00", "Daily 17:00–09:00 (next day)".'
-
-
 class PermitProductOutput(serializers.Serializer):
     """A product on sale; money is per period (a calendar month), VAT included."""
 
@@ -159,7 +150,7 @@ class PermitProductOutput(serializers.Serializer):
     hours = PermitHoursOutput(
         many=True, help_text="When the permit lets its plates in, in the facility's local time."
     )
-    hours_text = serializers.CharField(help_text=_HOURS_TEXT)
+    hours_text = serializers.CharField(help_text=HOURS_TEXT)
     monthly_price = serializers.DecimalField(
         **_MONEY, help_text="What each period costs, VAT included."
     )
@@ -260,72 +251,6 @@ class PermitProductListView(ApiView):
 
 
 # --- permits ------------------------------------------------------------------------------
-
-
-class PermitProductSummaryOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    spot_kind = SpotKindField()
-    hours_text = serializers.CharField(help_text=_HOURS_TEXT)
-
-
-class PermitOutput(serializers.Serializer):
-    """Times are in the facility's offset; the period is half-open, ``[valid_from,
-    valid_to)``, from local midnight to local midnight a calendar month later."""
-
-    id = serializers.UUIDField()
-    reference = serializers.CharField(help_text="8 characters, starting with P.")
-    status = serializers.ChoiceField(choices=PermitStatus.choices)
-    product = PermitProductSummaryOutput()
-    facility = PermitFacilityOutput()
-    plates = serializers.ListField(child=serializers.CharField(), help_text="As typed.")
-    valid_from = OffsetDateTimeField(help_text="Start of the current period: local midnight.")
-    valid_to = OffsetDateTimeField(
-        help_text="End of the current period (exclusive): local midnight a calendar month "
-        "after `valid_from`, on the day the permit first started where the month has it."
-    )
-    auto_renew = serializers.BooleanField(
-        help_text="Renewed for the next month, at the product's price then, shortly before "
-        "`valid_to`; false once cancelled."
-    )
-    price = serializers.DecimalField(
-        **_MONEY, help_text="What the current period cost (a whole month), VAT included."
-    )
-    price_vat = serializers.DecimalField(**_MONEY, help_text="The VAT included in `price`.")
-    currency = serializers.CharField()
-    status_reason = serializers.CharField(
-        help_text="Why the permit is in its status (a cancellation, a suspension, a declined "
-        "renewal); may be empty."
-    )
-    created_at = OffsetDateTimeField()
-
-    def to_representation(self, instance: Permit) -> dict[str, Any]:
-        product = instance.product
-        facility = product.facility
-        tz = facility.tz
-        return super().to_representation(
-            {
-                "id": instance.public_id,
-                "reference": instance.reference,
-                "status": instance.status,
-                "product": {
-                    "id": product.pk,
-                    "name": product.name,
-                    "spot_kind": product.spot_kind,
-                    "hours_text": hours_text(hours_of(product.hours.all())),
-                },
-                "facility": facility,
-                "plates": list(instance.plates),
-                "valid_from": instance.valid_from.astimezone(tz),
-                "valid_to": instance.valid_to.astimezone(tz),
-                "auto_renew": instance.auto_renew,
-                "price": instance.price,
-                "price_vat": instance.price_vat,
-                "currency": instance.currency,
-                "status_reason": instance.status_reason,
-                "created_at": instance.created_at.astimezone(tz),
-            }
-        )
 
 
 class PermitCreateInput(StrictSerializer):

@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import re
-from decimal import Decimal
 
 from drf_spectacular.utils import (
     OpenApiExample,
     OpenApiParameter,
     OpenApiResponse,
-    extend_schema_field,
 )
 from rest_framework import serializers, status
 from rest_framework.permissions import IsAuthenticated
 from rest_framework.response import Response
 
 from bookings import selectors, services
-from bookings.api.operator_views import GatePermitOutput
 from bookings.gate import GateReason, gate_event_process, gate_facility_for_device
 from bookings.models import GateAction, GateDirection
+from bookings.representations import BookingOutput, GateBookingOutput, GatePermitOutput
 from bookings.states import ActorKind, BookingStatus
-from facilities.api.pricing_serializers import PriceLineOutput, SpotKindField
+from facilities.api.pricing_serializers import PriceLineOutput
 from facilities.api.views import NO_RATE_IN_FORCE
 from facilities.models import SpotKind
 from parkme.api.fields import (
@@ -62,91 +60,6 @@ from parkme.errors import (
 _IDEMPOTENCY_KEY = re.compile(r"^[\x21-\x7e]{1,255}$")
 
 
-class BookingFacilityOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    name = serializers.CharField()
-    timezone = serializers.CharField()
-
-
-class BookingSpotOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    code = serializers.CharField()
-    kind = SpotKindField()
-    zone = serializers.CharField(source="zone.name", help_text="The zone's name.")
-    level = serializers.IntegerField(source="zone.level")
-
-
-class BookingVehicleOutput(serializers.Serializer):
-    id = serializers.IntegerField()
-    plate = serializers.CharField()
-
-
-class BookingOutput(serializers.Serializer):
-    """Times are rendered in the facility's local time (the same instants, with offset)."""
-
-    id = serializers.UUIDField(source="public_id")
-    reference = serializers.CharField(help_text="8 characters, easy to read out at a gate.")
-    status = serializers.ChoiceField(choices=BookingStatus.choices)
-    facility = BookingFacilityOutput()
-    spot = BookingSpotOutput()
-    spot_kind = serializers.ChoiceField(choices=SpotKind.choices)
-    vehicle = BookingVehicleOutput(
-        allow_null=True, help_text="Null once the booking's personal data has been removed."
-    )
-    starts_at = OffsetDateTimeField()
-    ends_at = OffsetDateTimeField()
-    price = serializers.DecimalField(max_digits=10, decimal_places=2)
-    currency = serializers.CharField()
-    access_code = serializers.CharField(help_text="6 digits.")
-    hold_expires_at = OffsetDateTimeField(
-        allow_null=True, help_text="Set only while the booking is `held`."
-    )
-    checked_in_at = OffsetDateTimeField(allow_null=True)
-    checked_out_at = OffsetDateTimeField(allow_null=True)
-    overstay_fee = serializers.DecimalField(max_digits=10, decimal_places=2)
-    price_vat = serializers.DecimalField(
-        max_digits=10, decimal_places=2, help_text="The VAT included in `price`."
-    )
-    price_lines = PriceLineOutput(
-        many=True, help_text="The itemised price, as quoted; the lines add up to `price`."
-    )
-    rate_version = serializers.IntegerField(
-        source="rate_version_id",
-        allow_null=True,
-        help_text="The rate board that priced the booking (null for bookings made before "
-        "rate boards).",
-    )
-    cancellation_fee = serializers.DecimalField(
-        max_digits=10,
-        decimal_places=2,
-        help_text="Charged by the board's cancellation policy when the booking was cancelled.",
-    )
-    refund_due = serializers.SerializerMethodField(
-        help_text="For a cancelled booking, `price` less `cancellation_fee`; else 0.00."
-    )
-    created_at = OffsetDateTimeField()
-
-    @extend_schema_field(serializers.DecimalField(max_digits=10, decimal_places=2))
-    def get_refund_due(self, booking) -> str:
-        due = booking.price - booking.cancellation_fee
-        return str(due if booking.status == BookingStatus.CANCELLED else Decimal("0.00"))
-
-    def to_representation(self, instance):
-        data = super().to_representation(instance)
-        tz = instance.facility.tz
-        for field in (
-            "starts_at",
-            "ends_at",
-            "hold_expires_at",
-            "checked_in_at",
-            "checked_out_at",
-            "created_at",
-        ):
-            value = getattr(instance, field)
-            data[field] = value.astimezone(tz).isoformat() if value else None
-        return data
-
-
 _WINDOW_RULES = (
     "ISO-8601 with an offset. `ends_at` after `starts_at`; at least 15 minutes and at most "
     "30 days long; `starts_at` at most 5 minutes in the past and at most 90 days ahead."
@@ -178,6 +91,8 @@ class BookingCreateInput(StrictSerializer):
     quote_token = StrictCharField(
         required=False,
         max_length=2048,
+        # Untrimmed: "  " is simply not a token ParkMe issued (one message for every forgery).
+        trim_whitespace=False,
         help_text="From `GET facilities/{id}/quote/` for the same facility, window and spot "
         "kind: the booking keeps the quoted price until the quote's `expires_at` (then 409 "
         "`quote_expired`).",
@@ -697,14 +612,6 @@ GATE_REASONS = [
     (GateReason.PERMIT_NOT_STARTED, "Denied: the permit's period has not started."),
     (GateReason.PERMIT_EXPIRED, "Denied: the permit's period is over."),
 ]
-
-
-class GateBookingOutput(serializers.Serializer):
-    id = serializers.UUIDField(source="public_id")
-    reference = serializers.CharField()
-    status = serializers.ChoiceField(choices=BookingStatus.choices)
-    overstay_fee = serializers.DecimalField(max_digits=10, decimal_places=2)
-    currency = serializers.CharField()
 
 
 class GateEventOutput(serializers.Serializer):

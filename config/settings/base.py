@@ -43,6 +43,7 @@ INSTALLED_APPS = [
     "facilities",
     "vehicles",
     "bookings",
+    "parkme.webhooks",
 ]
 
 MIDDLEWARE = [
@@ -267,6 +268,8 @@ CELERY_TASK_ROUTES = {
     "bookings.renew_permits": {"queue": "maintenance"},
     "bookings.expire_permits": {"queue": "maintenance"},
     "bookings.send_permit_reminders": {"queue": "maintenance"},
+    "webhooks.deliver_endpoint": {"queue": "notifications"},
+    "webhooks.deliver_pending": {"queue": "notifications"},
     "parkme.flush_expired_tokens": {"queue": "maintenance"},
 }
 # Web requests enqueue after commit: a broker outage must cost them at most about a second
@@ -466,6 +469,26 @@ PARKME_PERMIT = {
     "REMINDER_DAYS": env.int("PERMIT_REMINDER_DAYS", default=7),
     # Auto-renewing permits are renewed within this many hours before their period ends.
     "RENEW_LEAD_HOURS": env.int("PERMIT_RENEW_LEAD_HOURS", default=24),
+}
+# Outbound webhooks to operators' systems (see the README's "Webhooks").
+# http:// URLs and private, loopback and link-local addresses are refused unless this is on
+# (development and tests, where the receivers run on this machine).
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=False)
+PARKME_WEBHOOKS = {
+    # A 2xx within this many seconds is a delivery; anything else is retried.
+    "TIMEOUT_SECONDS": env.float("WEBHOOK_TIMEOUT_SECONDS", default=5.0),
+    # Retries back off exponentially (with jitter) from BASE up to MAX seconds apart...
+    "RETRY_BASE_SECONDS": env.float("WEBHOOK_RETRY_BASE_SECONDS", default=30.0),
+    "RETRY_MAX_SECONDS": env.float("WEBHOOK_RETRY_MAX_SECONDS", default=1800.0),
+    # ...for this long after the event, then the delivery has failed.
+    "RETRY_FOR_HOURS": env.float("WEBHOOK_RETRY_FOR_HOURS", default=24.0),
+    # An endpoint is disabled (and its operator's admins told) after this many events in
+    # a row failed.
+    "DISABLE_AFTER_FAILURES": env.int("WEBHOOK_DISABLE_AFTER_FAILURES", default=20),
+    # After "roll secret" the old secret keeps signing (alongside the new one) this long.
+    "SECRET_OVERLAP_HOURS": env.int("WEBHOOK_SECRET_OVERLAP_HOURS", default=24),
+    # The sweep re-queues pending deliveries this long overdue (lost task, broker down).
+    "SWEEP_AFTER_SECONDS": env.int("WEBHOOK_SWEEP_AFTER_SECONDS", default=60),
 }
 SEARCH_DEFAULT_RADIUS_KM = 5
 SEARCH_MAX_RADIUS_KM = 50

@@ -9,6 +9,8 @@ ALLOWED_HOSTS = env.list(
     "DJANGO_ALLOWED_HOSTS", default=env.list("ALLOWED_HOSTS", default=["127.0.0.1", "localhost"])
 )
 EMAIL_BACKEND = env.str("EMAIL_BACKEND", default="django.core.mail.backends.console.EmailBackend")
+# Development: webhook receivers may run on this machine (http, 127.0.0.1).
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=True)
 
 if not SECRET_KEY:
     from parkme import devservices

@@ -20,6 +20,8 @@ PARKME_ENVIRONMENT = "test"
 ALLOWED_HOSTS = ["testserver", "localhost", "127.0.0.1"]
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast, tests only
 EMAIL_BACKEND = "django.core.mail.backends.locmem.EmailBackend"
+# Tests deliver webhooks to receivers on 127.0.0.1; the SSRF tests turn this off.
+WEBHOOK_ALLOW_PRIVATE_URLS = env.bool("WEBHOOK_ALLOW_PRIVATE_URLS", default=True)
 LOG_LEVEL = "WARNING"
 
 if not SECRET_KEY:

@@ -30,6 +30,7 @@ GROUP_MIGRATIONS = (
     ("parkme", "0002_staff_groups", "install_groups"),
     ("facilities", "0006_rate_table_permissions", "grant"),
     ("bookings", "0007_permit_permissions", "grant"),
+    ("parkme.webhooks", "0002_webhook_permissions", "grant"),
 )
 
 
@@ -44,7 +45,8 @@ def ensure_staff_groups() -> None:
     loader = MigrationLoader(connection)
     for app, name, function in GROUP_MIGRATIONS:
         migration = importlib.import_module(f"{app}.migrations.{name}")
-        getattr(migration, function)(loader.project_state((app, name)).apps, None)
+        label = app.rsplit(".", 1)[-1]  # the app label: "parkme.webhooks" → "webhooks"
+        getattr(migration, function)(loader.project_state((label, name)).apps, None)
 
 
 @pytest.fixture(autouse=True)

@@ -252,6 +252,7 @@ def scenarios(facility_ids: list[int], contended: list[int], bookers, tokens) ->
         "g": ("(g) quote (itemised price + token)", quote, "a"),
         "e0": ("(e0) write baseline: lock a row + insert", write_baseline, None),
         "e": ("(e) booking create, contended", book, "e0"),
+        "ew": ("(ew) booking create, contended, with a webhook", book, "e0"),
         "f": ("(f) mixed: 80% search / 15% detail / 5% book", mixed, "a"),
     }
 
@@ -318,15 +319,23 @@ def main() -> int:
         plan = scenarios(facility_ids, contended, bookers, tokens)
         keys = [k for k in plan if not args.only or k in args.only.split(",")]
         results: dict[str, Result] = {}
+        deliveries = 0
         for key in keys:
             label, make_request, _ = plan[key]
+            if key == "ew":  # the same bookings, the operator now subscribed to every event
+                seed.reset_benchmark_writes()
+                seed.webhook_endpoint_set(subscribed=True)
             asyncio.run(drive(base, make_request, args.warmup, args.connections, label))
-            if key == "e":
+            if key in ("e", "ew"):
                 seed.reset_benchmark_writes()  # warm-up bookings must not fill the spots
+                seed.webhook_endpoint_set(subscribed=key == "ew")
             print(f"running {label} for {args.seconds:.0f} s ...", flush=True)
             results[key] = asyncio.run(
                 drive(base, make_request, args.seconds, args.connections, label)
             )
+            if key == "ew":
+                deliveries = seed.webhook_deliveries_written()
+                seed.webhook_endpoint_set(subscribed=False)
         rss = _worker_rss(server.pid)
     finally:
         os.killpg(server.pid, signal.SIGTERM)
@@ -334,6 +343,8 @@ def main() -> int:
 
     overlaps = seed.overlapping_live_pairs()
     _print_table(results, plan, args)
+    if "ew" in results:
+        print(f"webhook delivery rows written during (ew): {deliveries}")
     print(f"\nlive bookings overlapping on a spot (SQL check): {overlaps}")
     print("web worker RSS (MB): " + ", ".join(f"{r:.0f}" for r in rss) + f"  (max {max(rss):.0f})")
     return 1 if overlaps else 0
@@ -376,12 +387,15 @@ def _print_table(results: dict[str, Result], plan: dict, args) -> None:
             f"| {r.name:<48} | {r.rps:7.0f} | {r.pct(0.50):7.1f} | {r.pct(0.95):7.1f} | "
             f"{r.pct(0.99):7.1f} | {r.server_errors:6d} | {ratio:>11} | {statuses}"
         )
-    if "e" in results:
-        created = results["e"].statuses.get(201, 0)
-        print(
-            f"\n(e) bookings created: {created}; refused 409 (spot or vehicle taken): "
-            f"{results['e'].statuses.get(409, 0)}"
-        )
+    for key in ("e", "ew"):
+        if key in results:
+            print(
+                f"\n({key}) bookings created: {results[key].statuses.get(201, 0)}; refused 409 "
+                f"(spot or vehicle taken): {results[key].statuses.get(409, 0)}"
+            )
+    if "e" in results and "ew" in results and results["e0"].rps:
+        e, ew = (results[k].rps / results["e0"].rps for k in ("e", "ew"))
+        print(f"webhook cost on booking create: (ew) {ew:.2f} vs (e) {e:.2f} x e0 ({ew - e:+.2f})")
 
 
 if __name__ == "__main__":

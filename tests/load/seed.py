@@ -228,6 +228,33 @@ def reset_benchmark_writes() -> None:
             "(SELECT id FROM parkme_user WHERE email LIKE 'bench-booker-%%')"
         )
         c.execute("DELETE FROM bookings_gateevent WHERE reason = 'bench'")
+    webhook_endpoint_set(subscribed=False)
+
+
+def webhook_endpoint_set(*, subscribed: bool) -> None:
+    """With ``subscribed``, the bench operator has one active endpoint subscribed to every
+    event (nothing delivers during the run: the rows and the enqueue are what is measured);
+    without, none, and no deliveries are left over."""
+    from parkme.models import Operator
+    from parkme.webhooks.events import EventType
+    from parkme.webhooks.models import WebhookDelivery, WebhookEndpoint
+    from parkme.webhooks.signing import secret_new
+
+    WebhookDelivery.objects.filter(endpoint__operator__slug="bench").delete()
+    WebhookEndpoint.objects.filter(operator__slug="bench").delete()
+    if subscribed:
+        WebhookEndpoint.objects.create(
+            operator=Operator.objects.get(slug="bench"),
+            url="https://hooks.bench.invalid/parkme",
+            event_types=list(EventType.values),
+            secret=secret_new(),
+        )
+
+
+def webhook_deliveries_written() -> int:
+    from parkme.webhooks.models import WebhookDelivery
+
+    return WebhookDelivery.objects.filter(endpoint__operator__slug="bench").count()
 
 
 def facility_ids() -> list[int]:

@@ -271,12 +271,13 @@ def test_two_concurrent_renewal_sweeps_renew_each_permit_exactly_once(commuter):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_a_backlog_of_renewals_costs_seven_queries_per_batch(commuter, django_assert_num_queries):
+def test_a_backlog_of_renewals_costs_eight_queries_per_batch(commuter, django_assert_num_queries):
     ids = [_permit(commuter, plates=(f"BL-{i:03d}",)).pk for i in range(30)]
 
     # Per batch of 10, one transaction: BEGIN, claim (SELECT … FOR UPDATE SKIP LOCKED), the
-    # products, UPDATE, events, outbox rows, COMMIT; then one transaction whose claim is empty.
-    with django_assert_num_queries(3 * 7 + 3):
+    # products, UPDATE, events, which webhook endpoints subscribe (none), outbox rows,
+    # COMMIT; then one transaction whose claim is empty.
+    with django_assert_num_queries(3 * 8 + 3):
         result = permit_sweep_run("renew_permits", now=RENEW_TIME, batch_size=10)
 
     assert (result.count, result.notified) == (30, 30)

@@ -1,0 +1,69 @@
+"""Reads: who subscribes to what, and which endpoints have deliveries waiting."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from django.db.models import QuerySet
+
+from parkme.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+
+
+@dataclass(frozen=True)
+class Subscriptions:
+    """Operator id → [(endpoint id, its event types)], for the active endpoints of some
+    operators that subscribe to any of some types."""
+
+    by_operator: dict[int, list[tuple[int, frozenset[str]]]] = field(default_factory=dict)
+    slugs: dict[int, str] = field(default_factory=dict)
+
+    def endpoints(self, operator_id: int, event_type: str) -> list[int]:
+        return [
+            endpoint_id
+            for endpoint_id, types in self.by_operator.get(operator_id, ())
+            if event_type in types
+        ]
+
+    def wants(self, operator_id: int, event_type: str) -> bool:
+        return bool(self.endpoints(operator_id, event_type))
+
+    def __bool__(self) -> bool:
+        return bool(self.by_operator)
+
+
+def subscriptions(*, operator_ids: Iterable[int], event_types: Iterable[str]) -> Subscriptions:
+    """One indexed query (active endpoints by operator)."""
+    ids = sorted(set(operator_ids))
+    types = sorted(set(event_types))
+    if not ids or not types:
+        return Subscriptions()
+    rows = WebhookEndpoint.objects.filter(
+        operator_id__in=ids, is_active=True, event_types__overlap=types
+    ).values_list("id", "operator_id", "event_types", "operator__slug")
+    result = Subscriptions()
+    for endpoint_id, operator_id, event_types_, slug in rows:
+        result.by_operator.setdefault(operator_id, []).append(
+            (endpoint_id, frozenset(event_types_))
+        )
+        result.slugs[operator_id] = slug
+    return result
+
+
+def queue_head(endpoint_id: int) -> WebhookDelivery | None:
+    """The endpoint's oldest pending delivery: nothing later goes out before it."""
+    return (
+        WebhookDelivery.objects.filter(endpoint_id=endpoint_id, status=DeliveryStatus.PENDING)
+        .order_by("id")
+        .first()
+    )
+
+
+def endpoints_overdue(*, before: datetime) -> QuerySet[WebhookEndpoint]:
+    """Active endpoints with a pending delivery that should have gone out before ``before``:
+    its task was lost (broker down at commit, worker killed, retry dropped)."""
+    overdue = WebhookDelivery.objects.filter(
+        status=DeliveryStatus.PENDING, next_attempt_at__lte=before
+    ).values("endpoint_id")
+    return WebhookEndpoint.objects.filter(is_active=True, id__in=overdue)
