@@ -192,10 +192,9 @@ def _notify_only(kind: str, *, report: str | None = None) -> BatchApply:
     that webhook event."""
 
     def apply(rows: list[Claimed], now: datetime) -> tuple[int, int]:
-        ids = [row.id for row in rows]
         if report:
-            bookings_reported(ids, [report])
-        return len(rows), _notify(ids, kind)
+            bookings_reported([(row.id, row.facility_id) for row in rows], [report])
+        return len(rows), _notify([row.id for row in rows], kind)
 
     return apply
 

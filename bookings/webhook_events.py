@@ -25,7 +25,7 @@ from bookings.representations import (
 )
 from bookings.states import Action, PermitAction
 from parkme.webhooks.events import EventType
-from parkme.webhooks.selectors import subscriptions
+from parkme.webhooks.selectors import subscribing_endpoints, subscriptions
 from parkme.webhooks.services import Event, webhook_emit
 
 # The events a booking's move reports (a direct booking is created confirmed: both).
@@ -76,24 +76,21 @@ def booking_moved(booking: Booking, action: str) -> int:
     return booking_reported(booking, BOOKING_EVENTS.get(action, ()))
 
 
-def bookings_reported(booking_ids: Sequence[int], types: Sequence[str]) -> int:
-    """Many bookings a sweep changed: one query to find their operators and one to ask who
-    subscribes; the bookings are read and serialised only for those."""
-    if not booking_ids or not types:
+def bookings_reported(rows: Sequence[tuple[int, int]], types: Sequence[str]) -> int:
+    """Many bookings a sweep changed, as (id, facility id): one query asks which endpoints of
+    their facilities' operators subscribe (all a sweep pays when none does); the bookings are
+    read and serialised only for those."""
+    if not rows or not types:
         return 0
-    operators = dict(
-        Booking.objects.filter(id__in=booking_ids).values_list("id", "facility__operator_id")
-    )
-    subscribed = subscriptions(operator_ids=operators.values(), event_types=types)
-    wanted = [
-        pk
-        for pk, operator_id in operators.items()
-        if any(subscribed.wants(operator_id, t) for t in types)
-    ]
-    if not wanted:
+    facility_ids = {facility_id for _, facility_id in rows}
+    endpoints = subscribing_endpoints(types).filter(operator__facilities__id__in=facility_ids)
+    subscribed = subscriptions(event_types=types, endpoints=endpoints)
+    if not subscribed:
         return 0
     bookings = (
-        Booking.objects.filter(id__in=wanted)
+        Booking.objects.filter(
+            id__in=[pk for pk, _ in rows], facility__operator_id__in=subscribed.by_operator
+        )
         .select_related("facility", "spot__zone", "vehicle")
         .order_by("id")
     )

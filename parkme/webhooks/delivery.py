@@ -41,9 +41,10 @@ from parkme.webhooks.transport import PostResult, post
 
 logger = logging.getLogger(__name__)
 
-# A run sends at most this many before handing the endpoint to a fresh task (other
-# endpoints' tasks get a turn, and a run stays well inside the task time limit).
-RUN_LIMIT = 40
+# A run sends at most this many before handing the endpoint to a fresh task: other
+# endpoints' tasks get a turn, and 20 slow answers (5 s each at most) stay well inside the
+# task's soft time limit.
+RUN_LIMIT = 20
 
 
 def retry_delay(attempts: int) -> float:

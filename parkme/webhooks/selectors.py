@@ -33,15 +33,29 @@ class Subscriptions:
         return bool(self.by_operator)
 
 
-def subscriptions(*, operator_ids: Iterable[int], event_types: Iterable[str]) -> Subscriptions:
-    """One indexed query (active endpoints by operator)."""
-    ids = sorted(set(operator_ids))
-    types = sorted(set(event_types))
-    if not ids or not types:
+def subscribing_endpoints(event_types: Iterable[str]) -> QuerySet[WebhookEndpoint]:
+    """Active endpoints that subscribe to any of these types; narrow it by operator (or, in
+    a higher app, by what belongs to an operator) and pass it to ``subscriptions``."""
+    return WebhookEndpoint.objects.filter(is_active=True, event_types__overlap=sorted(event_types))
+
+
+def subscriptions(
+    *,
+    operator_ids: Iterable[int] = (),
+    event_types: Iterable[str],
+    endpoints: QuerySet[WebhookEndpoint] | None = None,
+) -> Subscriptions:
+    """Who subscribes: one indexed query (active endpoints by operator), over the endpoints
+    of these operators, or over ``endpoints`` when a caller narrowed them itself."""
+    types = set(event_types)
+    if endpoints is None:
+        ids = sorted(set(operator_ids))
+        if not ids or not types:
+            return Subscriptions()
+        endpoints = subscribing_endpoints(types).filter(operator_id__in=ids)
+    elif not types:
         return Subscriptions()
-    rows = WebhookEndpoint.objects.filter(
-        operator_id__in=ids, is_active=True, event_types__overlap=types
-    ).values_list("id", "operator_id", "event_types", "operator__slug")
+    rows = endpoints.values_list("id", "operator_id", "event_types", "operator__slug").distinct()
     result = Subscriptions()
     for endpoint_id, operator_id, event_types_, slug in rows:
         result.by_operator.setdefault(operator_id, []).append(

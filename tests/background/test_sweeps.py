@@ -164,14 +164,15 @@ def test_two_concurrent_sweeps_expire_each_booking_once(garage):
 
 
 @pytest.mark.django_db(transaction=True)
-def test_sweep_over_1000_due_bookings_costs_six_queries_per_batch(
+def test_sweep_over_1000_due_bookings_costs_seven_queries_per_batch(
     garage, django_assert_num_queries
 ):
     ids = _past_no_shows(garage, 1000)
 
     # Per batch of 500, one transaction: BEGIN, claim (SELECT … FOR UPDATE SKIP LOCKED),
-    # UPDATE, events, outbox rows, COMMIT; then one transaction whose claim comes back empty.
-    with django_assert_num_queries(2 * 6 + 3):
+    # UPDATE, events, which webhook endpoints subscribe (none), outbox rows, COMMIT; then one
+    # transaction whose claim comes back empty.
+    with django_assert_num_queries(2 * 7 + 3):
         result = sweeps.sweep_run("expire_no_shows", batch_size=500)
 
     assert result.count == 1000
@@ -181,7 +182,7 @@ def test_sweep_over_1000_due_bookings_costs_six_queries_per_batch(
 
 
 @pytest.mark.django_db(transaction=True)
-def test_hold_sweep_over_1000_due_bookings_costs_five_queries_per_batch(
+def test_hold_sweep_over_1000_due_bookings_costs_six_queries_per_batch(
     garage, django_assert_num_queries
 ):
     ids = _past_no_shows(garage, 1000)
@@ -189,9 +190,9 @@ def test_hold_sweep_over_1000_due_bookings_costs_five_queries_per_batch(
         status=BookingStatus.HELD, hold_expires_at=timezone.now() - minutes(1)
     )
 
-    # BEGIN, claim, UPDATE, events, COMMIT per batch (a hold expires silently), then the empty
-    # claim's transaction.
-    with django_assert_num_queries(2 * 5 + 3):
+    # BEGIN, claim, UPDATE, events, which webhook endpoints subscribe, COMMIT per batch (a
+    # hold expires silently), then the empty claim's transaction.
+    with django_assert_num_queries(2 * 6 + 3):
         result = sweeps.sweep_run("expire_holds", batch_size=500)
 
     assert result.count == 1000

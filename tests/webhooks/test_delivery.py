@@ -13,6 +13,9 @@ import pytest
 from django.core import mail
 from django.db import connections
 from django.utils import timezone
+from hypothesis import given
+from hypothesis import settings as hypothesis_settings
+from hypothesis import strategies as st
 
 from parkme.models import Role
 from parkme.services import membership_set
@@ -362,3 +365,43 @@ def test_a_delivery_row_stores_the_exact_body_sent(operator, receiver):
     endpoint_deliver(endpoint_id=endpoint.pk)
     assert receiver.requests[0].body == delivery.payload.encode()
     assert json.loads(delivery.payload)["data"] == {"n": 0}
+
+
+def test_check_deploy_warns_when_private_urls_are_allowed(settings):
+    from django.core.checks import run_checks
+
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = True
+    assert [m.id for m in run_checks(include_deployment_checks=True)].count("parkme.W001") == 1
+    settings.WEBHOOK_ALLOW_PRIVATE_URLS = False
+    assert "parkme.W001" not in [m.id for m in run_checks(include_deployment_checks=True)]
+
+
+def test_a_run_stops_at_its_limit_and_says_there_is_more(operator, receiver):
+    endpoint = make_endpoint(operator, receiver.url)
+    emit(operator, 5)
+    first = endpoint_deliver(endpoint_id=endpoint.pk, limit=2)
+    assert (first.delivered, first.more) == (2, True)  # the task re-queues the endpoint
+    rest = endpoint_deliver(endpoint_id=endpoint.pk)
+    assert (rest.delivered, rest.more) == (3, False)
+    assert len(receiver.requests) == 5
+
+
+@given(
+    attempts=st.integers(min_value=1, max_value=200),
+    base=st.floats(min_value=0.01, max_value=600),
+    cap=st.floats(min_value=0.01, max_value=7200),
+)
+@hypothesis_settings(max_examples=300, deadline=None)
+def test_retry_delay_is_in_the_upper_half_of_the_capped_exponential(attempts, base, cap):
+    from django.conf import settings as django_settings
+    from django.test import override_settings
+
+    config = {
+        **django_settings.PARKME_WEBHOOKS,
+        "RETRY_BASE_SECONDS": base,
+        "RETRY_MAX_SECONDS": cap,
+    }
+    with override_settings(PARKME_WEBHOOKS=config):
+        delay = retry_delay(attempts)
+    expected = min(cap, base * 2 ** (attempts - 1))
+    assert expected / 2 <= delay <= expected

@@ -299,3 +299,34 @@ def test_with_a_subscribed_endpoint_a_booking_costs_one_insert_more(
         )
     assert r.status_code == 201
     assert WebhookDelivery.objects.count() == 2
+
+
+def _expired_holds(garage, n):
+    now = timezone.now()
+    spots = [factories.SpotFactory(zone=garage.zones.first()) for _ in range(n)]
+    bookings = [
+        factories.BookingFactory(
+            spot=spot,
+            status=BookingStatus.HELD,
+            starts_at=now + timedelta(hours=5),
+            ends_at=now + timedelta(hours=6),
+        )
+        for spot in spots
+    ]
+    Booking.objects.filter(pk__in=[b.pk for b in bookings]).update(
+        hold_expires_at=now - timedelta(minutes=1)
+    )
+
+
+def test_a_sweep_reports_a_batch_in_the_same_queries_whatever_its_size(garage, hooked):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    counts = []
+    for n in (3, 30):
+        _expired_holds(garage, n)
+        with CaptureQueriesContext(connection) as queries:
+            assert sweep_run("expire_holds").count == n
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]
+    assert WebhookDelivery.objects.filter(event_type="booking.expired").count() == 33
