@@ -135,14 +135,6 @@ def booking_transition_bulk(
         ]
     )
     moved = [row.id for row, _ in moves]
-    for action_, rows_ in _rows_by_action(moves).items():
-        bookings_reported(rows_, BOOKING_EVENTS.get(action_, ()))
+    bookings_reported([(row.id, row.facility_id) for row, _ in moves], BOOKING_EVENTS[action])
     bump_on_commit({row.facility_id for row, _ in moves})
     return moved
-
-
-def _rows_by_action(moves: list[tuple[Claimed, Transition]]) -> dict[str, list[tuple[int, int]]]:
-    rows: dict[str, list[tuple[int, int]]] = {}
-    for row, transition in moves:
-        rows.setdefault(transition.action, []).append((row.id, row.facility_id))
-    return rows

@@ -36,7 +36,7 @@ from facilities.services import (
     spot_bulk_create,
     spot_set_maintenance,
 )
-from parkme.admin_tenancy import TenantScopedAdmin, TenantScopedInline, operator_ids
+from parkme.admin_tenancy import TenantScopedAdmin, TenantScopedInline
 from parkme.errors import ValidationFailed
 
 
@@ -51,19 +51,13 @@ class ZoneInline(TenantScopedInline, admin.TabularInline):
 @admin.register(Facility)
 class FacilityAdmin(TenantScopedAdmin):
     operator_path = "operator"
+    preset_operator = True
     list_display = ["name", "operator", "timezone", "is_active"]
     list_filter = ["is_active", ("operator", admin.RelatedOnlyFieldListFilter)]
     list_select_related = ["operator"]
     search_fields = ["name", "slug", "address"]
     prepopulated_fields = {"slug": ("name",)}
     inlines = [ZoneInline]
-
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        writable = operator_ids(request, self.write_roles)
-        if writable is not None and len(writable) == 1:
-            initial.setdefault("operator", writable[0])
-        return initial
 
 
 class BulkSpotsForm(forms.Form):

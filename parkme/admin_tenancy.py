@@ -141,6 +141,18 @@ class _TenantScoping:
 class TenantScopedAdmin(_TenantScoping, admin.ModelAdmin):
     """A ModelAdmin of rows that belong to one operator."""
 
+    # With a direct ``operator`` field: the add form starts on the user's operator when they
+    # write in exactly one.
+    preset_operator: bool = False
+
+    def get_changeform_initial_data(self, request):
+        initial = super().get_changeform_initial_data(request)
+        if self.preset_operator:
+            writable = operator_ids(request, self.write_roles)
+            if writable is not None and len(writable) == 1:
+                initial.setdefault("operator", writable[0])
+        return initial
+
     def scope(self, request: HttpRequest, queryset: models.QuerySet, roles) -> models.QuerySet:
         return scope_queryset(request, queryset, operator_path=self.operator_path, roles=roles)
 

@@ -39,7 +39,6 @@ from parkme.admin_tenancy import (
     ReadOnlyAdmin,
     TenantScopedAdmin,
     local_time_for_staff,
-    operator_ids,
     scope_queryset,
 )
 from parkme.tenancy import ADMIN_ROLES
@@ -110,6 +109,7 @@ class EndpointForm(forms.ModelForm):
 @admin.register(WebhookEndpoint)
 class WebhookEndpointAdmin(TenantScopedAdmin):
     operator_path = "operator"
+    preset_operator = True
     view_roles = ADMIN_ROLES
     write_roles = ADMIN_ROLES
     form = EndpointForm
@@ -166,13 +166,6 @@ class WebhookEndpointAdmin(TenantScopedAdmin):
     def get_readonly_fields(self, request, obj=None):
         # An endpoint stays with its operator: its deliveries are that operator's record.
         return [] if obj is None else ["operator", *self.status_fields]
-
-    def get_changeform_initial_data(self, request):
-        initial = super().get_changeform_initial_data(request)
-        writable = operator_ids(request, self.write_roles)
-        if writable is not None and len(writable) == 1:
-            initial.setdefault("operator", writable[0])
-        return initial
 
     def save_model(self, request, obj, form, change):
         if not self.may_write(request, obj):

@@ -21,7 +21,7 @@ from django.utils import timezone
 
 from parkme.webhooks.addresses import url_check
 from parkme.webhooks.events import API_VERSION, TEST_EVENT
-from parkme.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
+from parkme.webhooks.models import WebhookDelivery, WebhookEndpoint
 from parkme.webhooks.queue import endpoints_enqueue_on_commit
 from parkme.webhooks.selectors import Subscriptions, subscriptions
 from parkme.webhooks.signing import secret_new
@@ -31,8 +31,20 @@ def webhook_settings() -> dict[str, Any]:
     return settings.PARKME_WEBHOOKS
 
 
-def _retry_until(now: datetime) -> datetime:
-    return now + timedelta(hours=webhook_settings()["RETRY_FOR_HOURS"])
+def _pending(
+    *, endpoint_id: int, event_id: uuid.UUID, event_type: str, payload: str, now: datetime, **extra
+) -> WebhookDelivery:
+    """A delivery due now, retried for RETRY_FOR_HOURS from now."""
+    return WebhookDelivery(
+        endpoint_id=endpoint_id,
+        event_id=event_id,
+        event_type=event_type,
+        payload=payload,
+        next_attempt_at=now,
+        retry_until=now + timedelta(hours=webhook_settings()["RETRY_FOR_HOURS"]),
+        created_at=now,
+        **extra,
+    )
 
 
 @dataclass(frozen=True)
@@ -93,14 +105,12 @@ def webhook_emit(
             data=event.data(),
         )
         rows.extend(
-            WebhookDelivery(
+            _pending(
                 endpoint_id=endpoint_id,
                 event_id=event_id,
                 event_type=event.type,
                 payload=payload,
-                next_attempt_at=now,
-                retry_until=_retry_until(now),
-                created_at=now,
+                now=now,
             )
             for endpoint_id in endpoint_ids
         )
@@ -174,8 +184,8 @@ def endpoint_send_test(
     """Queue a ``webhook.test`` event to this endpoint, whatever it subscribes to."""
     now = now or timezone.now()
     event_id = uuid.uuid4()
-    delivery = WebhookDelivery.objects.create(
-        endpoint=endpoint,
+    delivery = _pending(
+        endpoint_id=endpoint.pk,
         event_id=event_id,
         event_type=TEST_EVENT,
         payload=envelope(
@@ -185,10 +195,9 @@ def endpoint_send_test(
             operator=endpoint.operator.slug,
             data={"endpoint": endpoint.pk, "url": endpoint.url, "message": "A test event."},
         ),
-        next_attempt_at=now,
-        retry_until=_retry_until(now),
-        created_at=now,
+        now=now,
     )
+    delivery.save()
     endpoints_enqueue_on_commit({endpoint.pk})
     return delivery
 
@@ -202,16 +211,13 @@ def deliveries_redeliver(
     fresh retry window. The old rows stay as they were, for the record."""
     now = now or timezone.now()
     rows = [
-        WebhookDelivery(
+        _pending(
             endpoint_id=old.endpoint_id,
             event_id=old.event_id,
             event_type=old.event_type,
             payload=old.payload,
-            status=DeliveryStatus.PENDING,
-            next_attempt_at=now,
-            retry_until=_retry_until(now),
+            now=now,
             redelivery_of=old,
-            created_at=now,
         )
         for old in sorted(deliveries, key=lambda d: d.pk)
     ]
