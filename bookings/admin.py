@@ -113,6 +113,25 @@ class DayFilter(admin.SimpleListFilter):
         return queryset.filter(matches)
 
 
+class AutoCheckedOutFilter(admin.SimpleListFilter):
+    """Bookings the auto check-out sweep closed (no exit long after the end): staff review
+    them, since nobody saw the car leave."""
+
+    title = "auto checked-out"
+    parameter_name = "auto_checked_out"
+
+    def lookups(self, request, model_admin):
+        return [("yes", "Yes"), ("no", "No")]
+
+    def queryset(self, request, queryset):
+        value = self.value()
+        if value == "yes":
+            return queryset.filter(auto_checked_out_at__isnull=False)
+        if value == "no":
+            return queryset.filter(auto_checked_out_at__isnull=True)
+        return queryset
+
+
 class BookingActionForm(ActionForm):
     reason = forms.CharField(
         required=False,
@@ -160,7 +179,12 @@ class BookingAdmin(TenantScopedAdmin):
         "plate",
         "driver_email",
     ]
-    list_filter = ["status", DayFilter, ("facility", admin.RelatedOnlyFieldListFilter)]
+    list_filter = [
+        "status",
+        DayFilter,
+        AutoCheckedOutFilter,
+        ("facility", admin.RelatedOnlyFieldListFilter),
+    ]
     list_select_related = ["facility", "spot", "vehicle", "driver"]
     list_per_page = 100
     show_full_result_count = False
@@ -172,7 +196,10 @@ class BookingAdmin(TenantScopedAdmin):
     inlines = [BookingEventInline]
     fieldsets = [
         (None, {"fields": ["reference", "status", "facility", "spot", "spot_kind"]}),
-        ("When (facility time)", {"fields": ["starts", "ends", "checked_in", "checked_out"]}),
+        (
+            "When (facility time)",
+            {"fields": ["starts", "ends", "checked_in", "checked_out", "auto_checked_out"]},
+        ),
         ("Who", {"fields": ["driver_email", "plate"]}),
         ("Money", {"fields": ["price", "overstay_fee", "currency"]}),
     ]
@@ -186,6 +213,7 @@ class BookingAdmin(TenantScopedAdmin):
         "ends",
         "checked_in",
         "checked_out",
+        "auto_checked_out",
         "driver_email",
         "plate",
         "price",
@@ -208,6 +236,11 @@ class BookingAdmin(TenantScopedAdmin):
     @admin.display(description="Checked out")
     def checked_out(self, obj: Booking) -> str:
         return local(obj.checked_out_at, obj.facility)
+
+    @admin.display(description="Auto checked-out (for review)")
+    def auto_checked_out(self, obj: Booking) -> str:
+        """When the sweep closed it; its check-out time is the deadline it was charged to."""
+        return local(obj.auto_checked_out_at, obj.facility)
 
     @admin.display(description="Plate")
     def plate(self, obj: Booking) -> str:

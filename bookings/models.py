@@ -103,6 +103,9 @@ class Booking(models.Model):
     checked_in_at = models.DateTimeField(null=True, blank=True)
     checked_out_at = models.DateTimeField(null=True, blank=True)
     overstay_fee = models.DecimalField(max_digits=10, decimal_places=2, default=Decimal("0"))
+    # Set when the auto check-out sweep closed a booking nobody checked out (the moment it
+    # ran): the flag staff review such bookings by.
+    auto_checked_out_at = models.DateTimeField(null=True, blank=True)
     idempotency_key = models.CharField(max_length=255, null=True, blank=True)
     request_fingerprint = models.CharField(max_length=64, blank=True)
     anonymized_at = models.DateTimeField(null=True, blank=True)
@@ -225,6 +228,7 @@ class NotificationKind(models.TextChoices):
     ENDING_SOON = "ending_soon", "Ending soon"
     EXPIRED = BookingStatus.EXPIRED.value, "Expired (no-show)"
     OVERSTAY = "overstay", "Overstay"
+    AUTO_CHECKED_OUT = "auto_checked_out", "Checked out automatically"
     CANCELLED = BookingStatus.CANCELLED.value, "Cancelled"
     PERMIT_CREATED = "permit_created", "Permit issued"
     PERMIT_REMINDER = "permit_reminder", "Permit renews or ends in 7 days"

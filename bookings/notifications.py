@@ -45,6 +45,8 @@ SUBJECTS = {
     NotificationKind.ENDING_SOON: "Your parking at {facility} ends soon ({reference})",
     NotificationKind.EXPIRED: "Your booking at {facility} has expired ({reference})",
     NotificationKind.OVERSTAY: "You are past the end of your booking at {facility} ({reference})",
+    NotificationKind.AUTO_CHECKED_OUT: "Your booking at {facility} was closed automatically "
+    "({reference})",
     NotificationKind.CANCELLED: "Your booking at {facility} is cancelled ({reference})",
 }
 

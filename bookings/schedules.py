@@ -41,6 +41,12 @@ SCHEDULES: dict[str, Schedule] = {
         every_seconds=300,
         expire_seconds=290,
     ),
+    f"{PREFIX}auto check-out": Schedule(
+        task="bookings.auto_check_out",
+        description="check out active bookings with no exit long after ends_at + grace",
+        every_seconds=15 * 60,
+        expire_seconds=14 * 60,
+    ),
     f"{PREFIX}reminders before start": _every_minute(
         "bookings.send_start_reminders", "remind drivers before their booking starts"
     ),

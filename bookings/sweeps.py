@@ -1,4 +1,5 @@
-"""Time-driven sweeps over bookings: expiry, overstays, reminders, roll-up, anonymisation.
+"""Time-driven sweeps over bookings: expiry, overstays, auto check-out, reminders, roll-up,
+anonymisation.
 
 Every sweep works in bounded batches, one transaction each: it claims the due rows with
 ``SELECT … FOR UPDATE SKIP LOCKED`` (so two workers running the same sweep split the rows
@@ -16,12 +17,15 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
 from django.db.models import (
+    Case,
     DateTimeField,
+    DecimalField,
     DurationField,
     Exists,
     ExpressionWrapper,
@@ -31,6 +35,7 @@ from django.db.models import (
     QuerySet,
     Subquery,
     Value,
+    When,
 )
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -38,10 +43,12 @@ from django.utils import timezone
 from bookings.models import Booking, BookingEvent, GateEvent, Notification, NotificationKind
 from bookings.occupancy import capacity_by_facility, occupancy_by_facility
 from bookings.outbox import outbox_kick
+from bookings.services import overstay_fee
 from bookings.states import ENDED_STATUSES, Action, ActorKind, BookingStatus
 from bookings.transitions import Claimed, booking_transition_bulk
 from bookings.webhook_events import bookings_reported
 from facilities.models import Facility, OccupancyRollup, RateVersion
+from facilities.rating import BoardGap
 from parkme.webhooks.events import EventType
 
 logger = logging.getLogger(__name__)
@@ -110,6 +117,23 @@ def overstays_due(now: datetime) -> QuerySet[Booking]:
         .alias(deadline=_past_grace("ends_at"))
         .filter(deadline__lt=now)
         .exclude(_without_notification(NotificationKind.OVERSTAY))
+        .order_by("ends_at", "id")
+    )
+
+
+def auto_checkout_after() -> timedelta:
+    return timedelta(hours=background()["AUTO_CHECKOUT_AFTER_HOURS"])
+
+
+def stale_active_due(now: datetime) -> QuerySet[Booking]:
+    """Active bookings with no exit AUTO_CHECKOUT_AFTER_HOURS past ends_at + grace (the
+    deadline <= now)."""
+    cutoff = now - auto_checkout_after()
+    return (
+        # ends_at <= cutoff first (grace is never negative): the active sweep index.
+        Booking.objects.filter(status=BookingStatus.ACTIVE, ends_at__lte=cutoff)
+        .alias(deadline=_past_grace("ends_at"))
+        .filter(deadline__lte=cutoff)
         .order_by("ends_at", "id")
     )
 
@@ -199,6 +223,69 @@ def _notify_only(kind: str, *, report: str | None = None) -> BatchApply:
     return apply
 
 
+AUTO_CHECKOUT_REASON = "auto check-out: no exit long after the end + grace; for staff review"
+
+
+def _pricing_version_id() -> Coalesce:
+    """The version that prices each booking's overstay, as check-out asks for it
+    (bookings.selectors.booking_rate_version): the one that priced it, else the one in force
+    at its start while its facility is active."""
+    in_force = (
+        RateVersion.objects.in_force(at=OuterRef("starts_at"))
+        .filter(facility=OuterRef("facility"), facility__is_active=True)
+        .values("id")[:1]
+    )
+    return Coalesce(F("rate_version_id"), Subquery(in_force))
+
+
+def _auto_check_out(rows: list[Claimed], now: datetime) -> tuple[int, int]:
+    """Check out the claimed stale bookings as a gate exit at their deadline would: the exit
+    is recorded at ends_at + grace + AUTO_CHECKOUT_AFTER_HOURS (not whenever the sweep got to
+    it), the overstay fee is bookings.services.overstay_fee for that exit (the rate engine on
+    [ends_at, exit), with its daily and overnight maxima and minimum charge),
+    ``auto_checked_out_at`` = now flags the booking for staff review, and the driver is told
+    once. Seven statements whatever the batch size: read, versions, fees and flag, move,
+    events, webhook subscriptions, outbox."""
+    after = auto_checkout_after()
+    found = list(
+        Booking.objects.filter(id__in=[row.id for row in rows], status=BookingStatus.ACTIVE)
+        .annotate(deadline=_past_grace("ends_at"), version_id=_pricing_version_id())
+        .order_by("id")
+        .values_list("id", "ends_at", "spot_kind", "deadline", "version_id")
+    )
+    if not found:
+        return 0, 0
+    versions = RateVersion.objects.select_related("facility").in_bulk(
+        {version_id for *_, version_id in found if version_id is not None}
+    )
+    exits, fees = [], []
+    for pk, ends_at, spot_kind, deadline, version_id in found:
+        exit_at = deadline + after
+        fee = Decimal("0.00")  # no rate to charge at: as a check-out does (services._leave)
+        if (version := versions.get(version_id)) is not None:
+            booking = Booking(id=pk, ends_at=ends_at, spot_kind=spot_kind)
+            try:
+                fee = overstay_fee(booking=booking, version=version, checked_out_at=exit_at)
+            except BoardGap:  # the admin refuses such boards; staff review it like any other
+                logger.exception("auto check-out of booking %s: its board cannot price it", pk)
+        exits.append(When(id=pk, then=Value(exit_at)))
+        fees.append(When(id=pk, then=Value(fee)))
+    ids = {pk for pk, *_ in found}
+    Booking.objects.filter(id__in=ids).update(
+        checked_out_at=Case(*exits, output_field=DateTimeField()),
+        overstay_fee=Case(*fees, output_field=DecimalField(max_digits=10, decimal_places=2)),
+        auto_checked_out_at=now,
+        updated_at=now,
+    )
+    moved = booking_transition_bulk(
+        rows=[row for row in rows if row.id in ids],
+        action=Action.CHECK_OUT,
+        now=now,
+        reason=AUTO_CHECKOUT_REASON,
+    )
+    return len(moved), _notify(moved, NotificationKind.AUTO_CHECKED_OUT)
+
+
 def _anonymize(rows: list[Claimed], now: datetime) -> tuple[int, int]:
     """Drop the links to a person (driver, vehicle, the driver's events, plates the gates
     read); price, currency, times, spot and facility stay: they are the operator's books."""
@@ -256,6 +343,15 @@ SWEEPS: dict[str, Sweep] = {
             "flag {n} overstay(s)",
         ),
         Sweep(
+            "auto_check_out",
+            stale_active_due,
+            _auto_check_out,
+            "active → completed for bookings with no exit AUTO_CHECKOUT_AFTER_HOURS past "
+            "ends_at + grace: checked out at that deadline with the overstay fee the rate "
+            "engine gives, flagged for staff review (auto_checked_out_at), the driver told once.",
+            "auto check out {n} stale booking(s)",
+        ),
+        Sweep(
             "start_reminders",
             start_reminders_due,
             _notify_only(NotificationKind.REMINDER_START),
@@ -283,6 +379,7 @@ EXPIRY_SWEEPS = (
     "expire_holds",
     "expire_no_shows",
     "flag_overstays",
+    "auto_check_out",
     "start_reminders",
     "ending_soon",
 )

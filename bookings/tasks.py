@@ -41,6 +41,12 @@ _NOTIFIES_ONCE = "At-most-once per booking: unique (booking, kind) makes a repea
 expire_holds = _sweep_task("bookings.expire_holds", "expire_holds", _MOVES_ONCE)
 expire_no_shows = _sweep_task("bookings.expire_no_shows", "expire_no_shows", _MOVES_ONCE)
 flag_overstays = _sweep_task("bookings.flag_overstays", "flag_overstays", _NOTIFIES_ONCE)
+auto_check_out = _sweep_task(
+    "bookings.auto_check_out",
+    "auto_check_out",
+    "Exactly-once per booking: the check-out, its fee, flag, event and notification commit "
+    "together, and a completed booking no longer matches the sweep.",
+)
 send_start_reminders = _sweep_task(
     "bookings.send_start_reminders", "start_reminders", _NOTIFIES_ONCE
 )

@@ -265,12 +265,15 @@ CELERY_TASK_ROUTES = {
     "bookings.send_ending_soon_reminders": {"queue": "maintenance"},
     "bookings.roll_up_occupancy": {"queue": "maintenance"},
     "bookings.anonymize_old_bookings": {"queue": "maintenance"},
+    "bookings.auto_check_out": {"queue": "maintenance"},
     "bookings.renew_permits": {"queue": "maintenance"},
     "bookings.expire_permits": {"queue": "maintenance"},
     "bookings.send_permit_reminders": {"queue": "maintenance"},
     "webhooks.deliver_endpoint": {"queue": "notifications"},
     "webhooks.deliver_pending": {"queue": "notifications"},
     "parkme.flush_expired_tokens": {"queue": "maintenance"},
+    "parkme.backup_nightly": {"queue": "maintenance"},
+    "parkme.restore_drill": {"queue": "maintenance"},
 }
 # Web requests enqueue after commit: a broker outage must cost them at most about a second
 # (the outbox sweep delivers what could not be enqueued).
@@ -307,6 +310,8 @@ PARKME_BACKGROUND = {
     ),
     # The outbox sweep leaves fresh rows to the task enqueued on commit for this long.
     "NOTIFICATION_PENDING_AFTER_SECONDS": env.int("NOTIFICATION_PENDING_AFTER_SECONDS", default=60),
+    # An active booking with no exit this long after ends_at + grace is checked out by a sweep.
+    "AUTO_CHECKOUT_AFTER_HOURS": env.int("AUTO_CHECKOUT_AFTER_HOURS", default=12),
 }
 
 # --- e-mail -------------------------------------------------------------------------------

@@ -26,8 +26,8 @@ RUNS: dict[str, tuple[sweeps.Sweep | permit_sweeps.PermitSweep, Runner]] = {
 
 class Command(BaseCommand):
     help = (
-        "Expire timed-out holds and no-shows, flag overstays and queue reminders; renew, "
-        "expire and remind permits — now."
+        "Expire timed-out holds and no-shows, flag overstays, check out stale active "
+        "bookings and queue reminders; renew, expire and remind permits — now."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
