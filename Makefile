@@ -42,13 +42,13 @@ e2e: $(VENV)/.installed-dev ## run only the browser tests (needs /usr/bin/chromi
 MYPY_FILES = $(sort $(wildcard \
 	$(foreach app,parkme facilities vehicles bookings,$(app)/services.py $(app)/selectors.py) \
 	parkme/errors.py parkme/tenancy.py \
-	parkme/db.py parkme/cache_versions.py \
+	parkme/db.py parkme/cache_versions.py parkme/monitoring.py parkme/checks.py parkme/backup_jobs.py \
 	bookings/states.py bookings/transitions.py bookings/sweeps.py bookings/gate.py \
 	bookings/availability.py bookings/occupancy.py bookings/dashboard.py bookings/reports.py \
 	bookings/metrics.py bookings/outbox.py bookings/allocations.py bookings/permit_hours.py \
 	bookings/permits.py bookings/permit_sweeps.py bookings/entitlements.py facilities/windows.py \
 	bookings/webhook_events.py facilities/rating.py facilities/boards.py facilities/quotes.py \
-	$(foreach m,services selectors delivery transport addresses signing queue,parkme/webhooks/$(m).py)))
+	$(foreach m,services selectors delivery transport addresses signing queue metrics,parkme/webhooks/$(m).py)))
 # mypy's Django plugin loads config.settings.test: naming servers (never contacted) keeps
 # it from starting the embedded PostgreSQL and Redis.
 MYPY_ENV = DATABASE_URL=postgres://lint@127.0.0.1:5432/lint REDIS_URL=redis://127.0.0.1:6379/0 \

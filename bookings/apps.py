@@ -9,8 +9,11 @@ class BookingsConfig(AppConfig):
         from bookings import metrics, signals  # noqa: F401 - connects the receivers
         from bookings.services import vehicle_live_bookings_block_removal
         from parkme.metrics import add_source
+        from parkme.monitoring import add_stats_section
         from vehicles.services import vehicle_add_removal_check
 
         vehicle_add_removal_check(vehicle_live_bookings_block_removal)
         for source in metrics.SOURCES:
             add_source(source)
+        for name, section in metrics.STATS_SECTIONS.items():
+            add_stats_section(name, section)

@@ -7,7 +7,12 @@ PREFIX, which is how the command knows which rows are ours to remove.
 
 from __future__ import annotations
 
+import re
+import zoneinfo
 from dataclasses import dataclass, field
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
 
 PREFIX = "parkme: "
 
@@ -17,11 +22,13 @@ class Schedule:
     task: str
     description: str
     every_seconds: int | None = None
-    # crontab fields in UTC: minute, hour, day_of_week, day_of_month, month_of_year
+    # crontab fields in `timezone`: minute, hour, day_of_week, day_of_month, month_of_year
     crontab: dict[str, str] | None = None
     kwargs: dict = field(default_factory=dict)
     # A run beat could not hand to a worker in time is dropped, not queued up behind others.
     expire_seconds: int | None = None
+    # Zone of the crontab fields (an IANA name); beat follows its daylight saving time.
+    timezone: str = "UTC"
 
 
 def _every_minute(task: str, description: str) -> Schedule:
@@ -98,3 +105,72 @@ SCHEDULES: dict[str, Schedule] = {
         expire_seconds=6 * 3600,
     ),
 }
+
+
+# --- backups: times and zone come from settings (BACKUP_TIME, BACKUP_DRILL_*) ---------------
+_WEEKDAYS = {
+    name: str(number)
+    for number, day in enumerate(
+        ("sunday", "monday", "tuesday", "wednesday", "thursday", "friday", "saturday")
+    )
+    for name in (day, day[:3], str(number))
+}
+_WEEKDAYS["7"] = "0"
+
+
+def _local_time(name: str, value: str) -> dict[str, str]:
+    match = re.fullmatch(r"([01]?\d|2[0-3]):([0-5]\d)", value.strip())
+    if not match:
+        raise ImproperlyConfigured(
+            f"{name} must be a time of day HH:MM (e.g. 03:00), not {value!r}"
+        )
+    return {"minute": str(int(match.group(2))), "hour": str(int(match.group(1)))}
+
+
+def _zone(name: str, value: str) -> str:
+    try:
+        zoneinfo.ZoneInfo(value)
+    except (ValueError, zoneinfo.ZoneInfoNotFoundError):
+        raise ImproperlyConfigured(
+            f"{name} must be a time zone name (e.g. Europe/Helsinki), not {value!r}"
+        ) from None
+    return value
+
+
+def backup_schedules() -> dict[str, Schedule]:
+    """The nightly backup and the weekly restore drill, at local times from settings."""
+    zone = _zone("BACKUP_TIME_ZONE", settings.BACKUP_TIME_ZONE)
+    day = _WEEKDAYS.get(settings.BACKUP_DRILL_DAY.strip().lower())
+    if day is None:
+        raise ImproperlyConfigured(
+            f"BACKUP_DRILL_DAY must be a weekday (sunday, monday, ... or 0-6), "
+            f"not {settings.BACKUP_DRILL_DAY!r}"
+        )
+    return {
+        f"{PREFIX}nightly backup": Schedule(
+            task="parkme.backup_nightly",
+            description=f"pg_dump to BACKUP_LOCAL_DIR and S3, then retention ({zone} time)",
+            crontab=_local_time("BACKUP_TIME", settings.BACKUP_TIME),
+            timezone=zone,
+            expire_seconds=6 * 3600,
+        ),
+        f"{PREFIX}restore drill": Schedule(
+            task="parkme.restore_drill",
+            description=f"restore the latest backup into a scratch database, check it, drop it "
+            f"({zone} time)",
+            crontab={
+                **_local_time("BACKUP_DRILL_TIME", settings.BACKUP_DRILL_TIME),
+                "day_of_week": day,
+            },
+            timezone=zone,
+            expire_seconds=12 * 3600,
+        ),
+    }
+
+
+def current_schedules() -> dict[str, Schedule]:
+    """Every schedule, the settings-dependent ones as the settings are now."""
+    return {**SCHEDULES, **backup_schedules()}
+
+
+SCHEDULES.update(backup_schedules())

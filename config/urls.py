@@ -29,6 +29,7 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="schema"), name="docs"),
     re_path(r"^api/", api_not_found),  # JSON 404s for the API, DEBUG or not
     path("metrics", metrics.metrics_view, name="metrics"),
+    path("monitoring/stats/", metrics.stats_view, name="monitoring-stats"),
 ]
 
 handler400 = "parkme.api.errors.handler400"

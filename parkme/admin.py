@@ -17,7 +17,7 @@ from django.http import HttpResponseRedirect
 from django.urls import reverse
 
 from parkme.admin_tenancy import SuperuserOnlyAdmin, TenantScopedAdmin
-from parkme.models import Membership, Operator, User
+from parkme.models import BackupRun, Membership, Operator, User
 from parkme.services import membership_remove, membership_set, user_sync_staff_flag
 from parkme.tenancy import ADMIN_ROLES
 
@@ -168,3 +168,24 @@ class MembershipAdmin(TenantScopedAdmin):
             queryset = queryset.exclude(user=request.user)
         for membership in queryset.select_related("user"):
             membership_remove(membership=membership)
+
+
+@admin.register(BackupRun)
+class BackupRunAdmin(SuperuserOnlyAdmin):
+    """Nightly backups and restore drills as they ran: ops read them, nobody edits them."""
+
+    list_display = ["started_at", "kind", "ok", "finished_at", "size_bytes", "s3_url", "local_path"]
+    list_filter = ["kind", "ok"]
+    date_hierarchy = "started_at"
+
+    def get_readonly_fields(self, request, obj=None):
+        return [field.name for field in BackupRun._meta.fields]
+
+    def has_add_permission(self, request, *args):
+        return False
+
+    def has_change_permission(self, request, obj=None):
+        return False
+
+    def has_delete_permission(self, request, obj=None):
+        return False

@@ -6,6 +6,6 @@ class ParkmeConfig(AppConfig):
     verbose_name = "Users and operators"
 
     def ready(self) -> None:
-        from parkme import slow_queries
+        from parkme import checks, slow_queries  # noqa: F401 - checks registers itself
 
         slow_queries.connect_signal()

@@ -3,15 +3,23 @@ database. Also finds PostgreSQL client programs that match the server's major ve
 
 Dumps are plain SQL without owners or grants, so they restore under any role. Connection
 details travel in PG* environment variables, never on a command line another user can read.
+
+Every dump starts with a comment line carrying the row counts of the main tables, counted in
+the very snapshot pg_dump dumps (a REPEATABLE READ transaction exports it, counts, and hands
+it to ``pg_dump --snapshot``), so a restore can be checked exactly however busy the source
+was. psql skips the line like any comment.
 """
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import json
 import re
 import shutil
 import subprocess
 import tempfile
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -20,10 +28,31 @@ from pathlib import Path
 import psycopg
 from django.conf import settings
 from django.db import connections
+from psycopg import sql
 
 _CHUNK = 1 << 20
 _KEY_TIME = re.compile(r"parkme-(\d{8}T\d{6}Z)\.sql\.gz$")
 _VERSION = re.compile(r"\(PostgreSQL\) (\d+)")
+_HEADER = b"-- parkme-backup: "
+# Tables whose row counts a backup records and a restore drill checks (those that exist).
+MAIN_TABLES = (
+    "django_migrations",
+    "parkme_user",
+    "parkme_operator",
+    "parkme_membership",
+    "facilities_facility",
+    "facilities_zone",
+    "facilities_spot",
+    "facilities_rateversion",
+    "vehicles_vehicle",
+    "bookings_booking",
+    "bookings_bookingevent",
+    "bookings_permitproduct",
+    "bookings_permit",
+    "bookings_gateevent",
+    "bookings_notification",
+    "webhooks_webhookendpoint",
+)
 
 
 class BackupError(Exception):
@@ -54,9 +83,15 @@ class PgTarget:
 
     @classmethod
     def from_url(cls, url: str) -> PgTarget:
+        """postgres://user:password@host:port/dbname; a unix-socket directory as the host is
+        given percent-encoded (postgres://user@%2Fvar%2Frun%2Fpostgresql/dbname)."""
+        from urllib.parse import unquote
+
         import environ
 
-        return cls.from_settings(environ.Env.db_url_config(url))
+        config = environ.Env.db_url_config(url)
+        config["HOST"] = unquote(str(config.get("HOST") or ""))
+        return cls.from_settings(config)
 
     def env(self) -> dict[str, str]:
         values = {
@@ -146,26 +181,88 @@ def pg_program(name: str, *, major: int, exact: bool = False) -> Path:
 # --- dump and restore ---------------------------------------------------------------------
 
 
+def count_rows(conn: psycopg.Connection, tables: tuple[str, ...] = MAIN_TABLES) -> dict[str, int]:
+    """Rows of each of ``tables`` that exists in the public schema."""
+    present = [
+        row[0]
+        for row in conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = 'public' "
+            "AND tablename = ANY(%s) ORDER BY tablename",
+            [list(tables)],
+        )
+    ]
+    query = sql.SQL("SELECT count(*) FROM public.{}")
+    counts = {}
+    for table in present:
+        row = conn.execute(query.format(sql.Identifier(table))).fetchone()
+        counts[table] = int(row[0]) if row else 0
+    return counts
+
+
+@dataclass(frozen=True)
+class DumpResult:
+    size: int
+    row_counts: dict[str, int]
+
+
+def backup_dump_counted(*, target: PgTarget, out_path: Path) -> DumpResult:
+    """Write a gzipped plain-SQL dump of ``target`` to ``out_path``, headed by the row counts
+    of the main tables in the snapshot that was dumped."""
+    pg_dump = pg_program("pg_dump", major=server_major_version(target))
+    with target.connect() as conn, conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        snapshot_row = conn.execute("SELECT pg_export_snapshot()").fetchone()
+        assert snapshot_row is not None  # noqa: S101 - the function returns one row
+        counts = count_rows(conn)
+        header = json.dumps({"row_counts": counts}, sort_keys=True, separators=(",", ":"))
+        # The exporting transaction stays open until pg_dump is done with the snapshot.
+        with (
+            tempfile.TemporaryFile() as errors,
+            gzip.open(out_path, "wb") as out,
+            subprocess.Popen(  # noqa: S603
+                [
+                    str(pg_dump),
+                    "--format=plain",
+                    "--no-owner",
+                    "--no-privileges",
+                    f"--snapshot={snapshot_row[0]}",
+                ],
+                stdout=subprocess.PIPE,
+                stderr=errors,
+                env={"PATH": "/usr/bin:/bin", **target.env()},
+            ) as proc,
+        ):
+            out.write(_HEADER + header.encode() + b"\n")
+            assert proc.stdout is not None  # noqa: S101 - stdout=PIPE
+            while chunk := proc.stdout.read(_CHUNK):
+                out.write(chunk)
+            if proc.wait() != 0:
+                errors.seek(0)
+                raise BackupError(
+                    f"pg_dump failed: {errors.read().decode(errors='replace')[:2000]}"
+                )
+    return DumpResult(size=out_path.stat().st_size, row_counts=counts)
+
+
 def backup_dump(*, target: PgTarget, out_path: Path) -> int:
     """Write a gzipped plain-SQL dump of ``target`` to ``out_path``; return its size."""
-    pg_dump = pg_program("pg_dump", major=server_major_version(target))
-    with (
-        tempfile.TemporaryFile() as errors,
-        gzip.open(out_path, "wb") as out,
-        subprocess.Popen(  # noqa: S603
-            [str(pg_dump), "--format=plain", "--no-owner", "--no-privileges"],
-            stdout=subprocess.PIPE,
-            stderr=errors,
-            env={"PATH": "/usr/bin:/bin", **target.env()},
-        ) as proc,
-    ):
-        assert proc.stdout is not None  # noqa: S101 - stdout=PIPE
-        while chunk := proc.stdout.read(_CHUNK):
-            out.write(chunk)
-        if proc.wait() != 0:
-            errors.seek(0)
-            raise BackupError(f"pg_dump failed: {errors.read().decode(errors='replace')[:2000]}")
-    return out_path.stat().st_size
+    return backup_dump_counted(target=target, out_path=out_path).size
+
+
+def backup_row_counts(dump_path: Path) -> dict[str, int] | None:
+    """The row counts a dump was made with (None for a dump without them)."""
+    try:
+        with gzip.open(dump_path, "rb") as dump:
+            first = dump.readline(1 << 16)
+    except (OSError, EOFError, zlib.error) as exc:
+        raise BackupError(f"{dump_path.name} is not a readable gzip file: {exc}") from exc
+    if not first.startswith(_HEADER):
+        return None
+    try:
+        counts = json.loads(first[len(_HEADER) :])["row_counts"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise BackupError(f"{dump_path.name} has a damaged row-count header") from exc
+    return {str(table): int(rows) for table, rows in counts.items()}
 
 
 def database_is_empty(target: PgTarget) -> bool:
@@ -201,8 +298,17 @@ def backup_restore(*, target: PgTarget, dump_path: Path) -> None:
                 proc.stdin.write(chunk)
         except BrokenPipeError:
             pass  # psql stopped on an error; its exit status and stderr say which
+        except BaseException as exc:
+            # A damaged file (or a time limit) mid-way: psql must never see the end of its
+            # input, or --single-transaction would commit what it got so far.
+            proc.kill()
+            proc.wait()
+            if isinstance(exc, (OSError, EOFError, zlib.error)):
+                raise BackupError(f"restore failed: the backup file is damaged ({exc})") from exc
+            raise
         finally:
-            proc.stdin.close()
+            with contextlib.suppress(OSError):  # psql gone: what it did not read is moot
+                proc.stdin.close()
         if proc.wait() != 0:
             errors.seek(0)
             raise BackupError(f"restore failed: {errors.read().decode(errors='replace')[:2000]}")
@@ -233,6 +339,14 @@ def split_s3_url(url: str) -> tuple[str, str]:
 
 def backup_key(*, prefix: str, at: datetime) -> str:
     return f"{prefix}parkme-{at.astimezone(UTC):%Y%m%dT%H%M%SZ}.sql.gz"
+
+
+def backup_taken_at(name: str) -> datetime | None:
+    """When a ParkMe backup (key or file name) was taken; None for any other name."""
+    match = _KEY_TIME.search(name)
+    if not match:
+        return None
+    return datetime.strptime(match.group(1), "%Y%m%dT%H%M%SZ").replace(tzinfo=UTC)
 
 
 def backup_expired_keys(
@@ -272,7 +386,15 @@ def backup_plan(
     )
 
 
-def backup_to_s3(*, plan: BackupPlan, client=None) -> int:
+def backup_upload(*, client, path: Path, bucket: str, key: str, storage_class: str = "") -> None:
+    """Upload a backup file, encrypted at rest, in ``storage_class`` (empty: S3's default)."""
+    extra = {"ServerSideEncryption": "AES256"}
+    if storage_class:
+        extra["StorageClass"] = storage_class
+    client.upload_file(str(path), bucket, key, ExtraArgs=extra)
+
+
+def backup_to_s3(*, plan: BackupPlan, client=None, storage_class: str = "") -> int:
     """Carry out a plan: dump, upload, then delete the expired backups. Returns the size.
 
     Expired backups go only after the new one is safely stored.
@@ -282,7 +404,7 @@ def backup_to_s3(*, plan: BackupPlan, client=None) -> int:
     with tempfile.TemporaryDirectory(prefix="parkme-backup-") as tmp:
         path = Path(tmp) / Path(key).name
         size = backup_dump(target=plan.source, out_path=path)
-        client.upload_file(str(path), bucket, key, ExtraArgs={"ServerSideEncryption": "AES256"})
+        backup_upload(client=client, path=path, bucket=bucket, key=key, storage_class=storage_class)
     for old in plan.expired:
         client.delete_object(Bucket=bucket, Key=old)
     return size

@@ -1,4 +1,9 @@
-"""Liveness (no I/O) and readiness (each dependency with ok and milliseconds)."""
+"""Liveness (no I/O) and readiness (each dependency with ok and milliseconds).
+
+Readiness answers 503 ("unhealthy") only when this node cannot serve: the database or the
+cache is down. Replicas, the broker, beat and the workers are reported too; when one of
+them fails the node still serves ("healthy", 200) and the failing parts are listed under
+"degraded", for the load balancer and ops scripts alike."""
 
 from __future__ import annotations
 
@@ -29,7 +34,7 @@ def _timed(check: Callable[[], dict | None]) -> dict:
         extra = check() or {}
         result = {"ok": True, **extra}
     except _Degraded as exc:
-        result = {"ok": False, "error": str(exc), "replicas": exc.detail}
+        result = {"ok": False, "error": str(exc), **exc.detail}
     except Exception as exc:  # noqa: BLE001 - any failure is reported, never raised
         result = {"ok": False, "error": f"{type(exc).__name__}: {exc}"[:300]}
     result["ms"] = round((time.perf_counter() - started) * 1000, 1)
@@ -56,8 +61,31 @@ def _check_replicas() -> dict:
     healthy = sum(1 for status in statuses if status.healthy)
     if healthy < len(statuses):
         # Reads fall back to the primary, so this degrades capacity, not correctness.
-        raise _Degraded(f"{healthy} of {len(statuses)} replicas healthy", detail)
+        raise _Degraded(f"{healthy} of {len(statuses)} replicas healthy", {"replicas": detail})
     return {"healthy": healthy, "total": len(statuses), "replicas": detail}
+
+
+def _check_beat() -> dict:
+    from parkme.monitoring import beat_heartbeat
+
+    heartbeat = beat_heartbeat()
+    detail = {"age_seconds": heartbeat["age_seconds"]}
+    if heartbeat["age_seconds"] is None:
+        raise _Degraded("beat has never ticked", detail)
+    if not heartbeat["ok"]:
+        raise _Degraded(f"beat's last tick was {heartbeat['age_seconds']:.0f} s ago", detail)
+    return detail
+
+
+def _check_workers() -> dict:
+    from parkme.monitoring import celery_workers
+
+    workers = celery_workers()
+    detail = {"total": workers["total"], "by_queue": workers["by_queue"]}
+    idle = [queue for queue, count in workers["by_queue"].items() if count == 0]
+    if idle:
+        raise _Degraded(f"no worker answered for {', '.join(idle)}", detail)
+    return detail
 
 
 def _check_broker() -> None:
@@ -72,17 +100,19 @@ READINESS_CHECKS: dict[str, Callable[[], dict | None]] = {
     "cache": _check_cache,
 }
 # Reported, but a failure does not take the node out of the load balancer: reads fall back
-# to the primary, and the notification outbox is swept again once the broker is back.
+# to the primary, the outboxes are swept again once the broker, beat or a worker is back.
 READINESS_REPORTS: dict[str, Callable[[], dict | None]] = {
     "replicas": _check_replicas,
     "broker": _check_broker,
+    "beat": _check_beat,
+    "workers": _check_workers,
 }
 
 
 @require_safe
 @never_cache
 def liveness(request: HttpRequest) -> JsonResponse:
-    return JsonResponse({"status": "ok"})
+    return JsonResponse({"status": "healthy"})
 
 
 @require_safe
@@ -92,7 +122,8 @@ def readiness(request: HttpRequest) -> JsonResponse:
     healthy = all(c["ok"] for c in checks.values())
     for name, check in READINESS_REPORTS.items():
         checks[name] = {**_timed(check), "critical": False}
+    degraded = [name for name in READINESS_REPORTS if not checks[name]["ok"]]
     return JsonResponse(
-        {"status": "ok" if healthy else "unavailable", "checks": checks},
+        {"status": "healthy" if healthy else "unhealthy", "degraded": degraded, "checks": checks},
         status=200 if healthy else 503,
     )

@@ -1,15 +1,19 @@
-"""Prometheus: django-prometheus' series plus ParkMe's own, behind an IP allow-list or token.
+"""Prometheus: the in-process series (django-prometheus' HTTP counts and latency, the
+database pools) plus ParkMe's own, behind an IP allow-list or token.
 
-ParkMe's series are read at scrape time from the database and Redis, so every gunicorn and
-Celery process contributes to them and a restart loses nothing:
+In-process series aggregate every gunicorn worker in Prometheus' multiprocess mode
+(PROMETHEUS_MULTIPROC_DIR, set up by deploy/gunicorn.conf.py). ParkMe's own series are read
+at scrape time (figures from parkme.monitoring, the database and Redis), so every process
+contributes to them and a restart loses nothing:
 
 - parkme_bookings_created_total, parkme_bookings_refused_total{reason}: counters kept in
   Redis; the booking service calls ``record_booking_created`` / ``record_booking_refused``;
-- parkme_facility_occupied_spots / parkme_facility_spots {operator, facility}: spots
-  occupied now (bookings.occupancy's definition) and bookable capacity (from bookings);
-- parkme_notifications{status="pending"|"failed"}: the outbox backlog (from bookings);
-- parkme_cache_hit_ratio (+ hits/misses totals) from Redis' own counters;
-- parkme_celery_queue_length{queue}: messages waiting on the broker.
+- parkme_facility_occupied_spots / parkme_facility_spots {operator, facility}, the
+  notification outbox and webhook backlogs: added by the apps that own them;
+- parkme_response_cache_requests_total{result}, parkme_cache_hit_ratio: the API response
+  cache's own counters (parkme_redis_keyspace_* are the Redis server's);
+- parkme_celery_queue_length{queue}, parkme_celery_workers{queue}, beat's heartbeat,
+  replicas' lag and health, backups and restore drills.
 """
 
 from __future__ import annotations
@@ -24,9 +28,10 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_safe
-from django_prometheus.exports import ExportToDjangoView
 from prometheus_client import CONTENT_TYPE_LATEST, CollectorRegistry, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
+
+from parkme import monitoring
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +39,6 @@ _BOOKINGS_KEY = "metrics:bookings"
 _CREATED_FIELD = "created"
 _REFUSED_PREFIX = "refused:"
 _REASON = re.compile(r"^[a-z][a-z0-9_]{0,39}$")
-# kombu's Redis transport keeps priority levels of a queue in sibling lists.
-_PRIORITY_SUFFIXES = ("", "\x06\x163", "\x06\x166", "\x06\x169")
 
 
 # --- counters the booking service feeds --------------------------------------------------
@@ -86,36 +89,98 @@ def _booking_counters() -> Iterator[Metric]:
 
 
 def _cache_stats() -> Iterator[Metric]:
-    stats = _cache_redis().info("stats")
-    hits, misses = int(stats.get("keyspace_hits", 0)), int(stats.get("keyspace_misses", 0))
-    ratio = GaugeMetricFamily(
-        "parkme_cache_hit_ratio", "Share of Redis look-ups that found their key."
+    figures = monitoring.response_cache_stats()
+    requests = CounterMetricFamily(
+        "parkme_response_cache_requests",
+        "API response cache look-ups (search, detail), by result.",
+        labels=["result"],
     )
-    ratio.add_metric([], hits / (hits + misses) if hits + misses else 0.0)
+    requests.add_metric(["hit"], figures["hits"])
+    requests.add_metric(["miss"], figures["misses"])
+    yield requests
+    ratio = GaugeMetricFamily(
+        "parkme_cache_hit_ratio", "Share of API response cache look-ups that were hits."
+    )
+    ratio.add_metric([], figures["hit_ratio"])
     yield ratio
-    yield CounterMetricFamily("parkme_cache_hits", "Redis look-ups that hit.", value=hits)
-    yield CounterMetricFamily("parkme_cache_misses", "Redis look-ups that missed.", value=misses)
+    stats = _cache_redis().info("stats")
+    yield CounterMetricFamily(
+        "parkme_redis_keyspace_hits",
+        "The Redis server's own key look-ups that hit (every client).",
+        value=int(stats.get("keyspace_hits", 0)),
+    )
+    yield CounterMetricFamily(
+        "parkme_redis_keyspace_misses",
+        "The Redis server's own key look-ups that missed (every client).",
+        value=int(stats.get("keyspace_misses", 0)),
+    )
 
 
 def _queue_lengths() -> Iterator[Metric]:
-    import redis
-
-    url = settings.CELERY_BROKER_URL
-    if not url.startswith(("redis://", "rediss://", "unix://")):
+    lengths = monitoring.queue_lengths()
+    if lengths is None:
         return
-    client = redis.Redis.from_url(url, socket_timeout=1, socket_connect_timeout=1)
-    try:
-        gauge = GaugeMetricFamily(
-            "parkme_celery_queue_length", "Tasks waiting on the broker.", labels=["queue"]
-        )
-        options = getattr(settings, "CELERY_BROKER_TRANSPORT_OPTIONS", None) or {}
-        prefix = options.get("global_keyprefix", "")
-        for queue in settings.METRICS_CELERY_QUEUES:
-            keys = [prefix + queue + suffix for suffix in _PRIORITY_SUFFIXES]
-            gauge.add_metric([queue], sum(client.llen(key) for key in keys))
-        yield gauge
-    finally:
-        client.close()
+    gauge = GaugeMetricFamily(
+        "parkme_celery_queue_length", "Tasks waiting on the broker.", labels=["queue"]
+    )
+    for queue, length in lengths.items():
+        gauge.add_metric([queue], length)
+    yield gauge
+
+
+def _workers() -> Iterator[Metric]:
+    figures = monitoring.celery_workers()
+    gauge = GaugeMetricFamily(
+        "parkme_celery_workers",
+        "Celery workers that answered a ping, by queue they consume.",
+        labels=["queue"],
+    )
+    for queue, count in figures["by_queue"].items():
+        gauge.add_metric([queue], count)
+    yield gauge
+
+
+def _beat() -> Iterator[Metric]:
+    import time
+
+    heartbeat = monitoring.beat_heartbeat()
+    at = heartbeat["last_tick"] or 0.0
+    yield GaugeMetricFamily(
+        "parkme_beat_heartbeat_timestamp_seconds",
+        "Unix time of celery beat's last tick (0 if never seen).",
+        value=at,
+    )
+    yield GaugeMetricFamily(
+        "parkme_beat_heartbeat_age_seconds",
+        "Seconds since celery beat's last tick (huge if never seen).",
+        value=time.time() - at,
+    )
+
+
+def _replicas() -> Iterator[Metric]:
+    replicas = monitoring.replica_figures()
+    if not replicas:
+        return
+    lag = GaugeMetricFamily(
+        "parkme_replica_lag_seconds", "Replication lag of each replica.", labels=["replica"]
+    )
+    healthy = GaugeMetricFamily(
+        "parkme_replica_healthy",
+        "1 when the replica answers and lags less than REPLICA_MAX_LAG_SECONDS.",
+        labels=["replica"],
+    )
+    for alias, status in replicas.items():
+        if status.get("lag_seconds") is not None:
+            lag.add_metric([alias], float(status["lag_seconds"]))
+        healthy.add_metric([alias], 1.0 if status.get("ok") else 0.0)
+    yield lag
+    yield healthy
+
+
+def _backups() -> Iterator[Metric]:
+    from parkme.backup_jobs import backup_metrics
+
+    yield from backup_metrics()
 
 
 Source = Callable[[], Iterator[Metric]]
@@ -139,7 +204,15 @@ class ParkMeCollector:
                 logger.warning("metrics source %s failed", source.__name__, exc_info=True)
 
 
-ParkMeCollector.sources = [_booking_counters, _cache_stats, _queue_lengths]
+ParkMeCollector.sources = [
+    _booking_counters,
+    _cache_stats,
+    _queue_lengths,
+    _workers,
+    _beat,
+    _replicas,
+    _backups,
+]
 
 
 def add_source(source: Source) -> None:
@@ -191,5 +264,21 @@ def metrics_view(request: HttpRequest) -> HttpResponse:
             error_body("permission_denied", "Metrics are only served to monitoring."),
             status=403,
         )
-    django_part = ExportToDjangoView(request).content
-    return HttpResponse(django_part + generate_latest(registry), content_type=CONTENT_TYPE_LATEST)
+    monitoring.pool_gauges_record(force=True)
+    body = generate_latest(monitoring.process_registry()) + generate_latest(registry)
+    return HttpResponse(body, content_type=CONTENT_TYPE_LATEST)
+
+
+@require_safe
+@never_cache
+def stats_view(request: HttpRequest) -> HttpResponse:
+    """`/monitoring/stats/`: the figures of `/metrics` as one JSON page, for ops without
+    Prometheus; served to the same callers."""
+    if not metrics_request_allowed(request):
+        from parkme.api.errors import error_body
+
+        return JsonResponse(
+            error_body("permission_denied", "Monitoring is only served to monitoring."),
+            status=403,
+        )
+    return JsonResponse(monitoring.ops_stats(), json_dumps_params={"indent": 2})

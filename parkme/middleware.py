@@ -10,6 +10,7 @@ from collections.abc import Callable
 from django.http import HttpRequest, HttpResponse
 
 from parkme.logging import request_id_var
+from parkme.monitoring import pool_gauges_record
 
 logger = logging.getLogger(__name__)
 
@@ -28,6 +29,8 @@ class RequestIDMiddleware:
         try:
             self._tag_sentry(request_id)
             response = self.get_response(request)
+            # While the request still holds its connection (at most once a second).
+            pool_gauges_record()
         finally:
             request_id_var.reset(token)
         response["X-Request-ID"] = request_id

@@ -100,3 +100,46 @@ class Membership(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} · {self.operator} ({self.role})"
+
+
+class BackupRun(models.Model):
+    """One run of the nightly backup or of the weekly restore drill (parkme.backup_jobs).
+
+    ``ok`` is None while the run is going; a run the worker never finished (killed, hard time
+    limit) is marked failed by the next run of its kind.
+    """
+
+    class Kind(models.TextChoices):
+        BACKUP = "backup", "Backup"
+        DRILL = "drill", "Restore drill"
+
+    kind = models.CharField(max_length=8, choices=Kind.choices)
+    started_at = models.DateTimeField()
+    finished_at = models.DateTimeField(null=True, blank=True)
+    ok = models.BooleanField(null=True, help_text="Empty while the run is going.")
+    size_bytes = models.BigIntegerField(null=True, blank=True, help_text="Of the backup file.")
+    s3_url = models.CharField(
+        "S3 copy", max_length=1024, blank=True, help_text="Backup: written; drill: restored."
+    )
+    local_path = models.CharField(
+        "local copy", max_length=1024, blank=True, help_text="Backup: written; drill: restored."
+    )
+    table_counts = models.JSONField(
+        default=dict,
+        blank=True,
+        help_text="Rows per main table: in the backup's snapshot, or restored by the drill.",
+    )
+    detail = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [models.Index(fields=["kind", "-started_at"], name="backuprun_kind_started")]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(kind__in=["backup", "drill"]), name="backuprun_kind_valid"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        outcome = {True: "ok", False: "failed", None: "running"}[self.ok]
+        return f"{self.get_kind_display()} {self.started_at:%Y-%m-%d %H:%M} ({outcome})"

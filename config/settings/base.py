@@ -47,6 +47,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First and last: request counts, latency per view and status (django-prometheus).
+    "django_prometheus.middleware.PrometheusBeforeMiddleware",
     "parkme.middleware.RequestIDMiddleware",
     "parkme.middleware.BadInputMiddleware",
     "parkme.middleware_db.DatabaseRequestMiddleware",
@@ -62,6 +64,7 @@ MIDDLEWARE = [
     "parkme.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out admin login into its lockout page.
     "axes.middleware.AxesMiddleware",
+    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -143,6 +146,10 @@ def database_url_from_env() -> str:
 DB_CONNECT_TIMEOUT = env.int("DB_CONNECT_TIMEOUT", default=5)
 DB_STATEMENT_TIMEOUT_MS = env.int("DB_STATEMENT_TIMEOUT_MS", default=30_000)
 DATABASE_POOL = env.str("DATABASE_POOL", default="django")  # "django" or "pgbouncer"
+# App servers that each run WEB_CONCURRENCY web workers and CELERY_CONCURRENCY Celery
+# processes against this database: `manage.py check` warns when they may open more
+# connections than PostgreSQL's max_connections (parkme.checks).
+PARKME_APP_SERVERS = env.int("PARKME_APP_SERVERS", default=1)
 
 
 def database_config(base: dict) -> dict:
@@ -239,7 +246,8 @@ DJANGO_REDIS_LOG_IGNORED_EXCEPTIONS = True
 
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="") or REDIS_URL
 CELERY_RESULT_BACKEND = env.str("CELERY_RESULT_BACKEND", default="") or REDIS_URL
-CELERY_BEAT_SCHEDULER = "django_celery_beat.schedulers:DatabaseScheduler"
+# django-celery-beat's DatabaseScheduler plus a heartbeat on every tick (parkme.beat).
+CELERY_BEAT_SCHEDULER = "parkme.beat:HeartbeatScheduler"
 CELERY_TIMEZONE = "UTC"
 CELERY_ACCEPT_CONTENT = ["json"]
 CELERY_TASK_SERIALIZER = "json"
@@ -250,6 +258,8 @@ CELERY_RESULT_EXPIRES = timedelta(days=1)
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
+# Each worker process is replaced after this many tasks, so a slow leak never grows unbounded.
+CELERY_WORKER_MAX_TASKS_PER_CHILD = env.int("CELERY_WORKER_MAX_TASKS_PER_CHILD", default=1000)
 CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=240)
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=300)
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -338,10 +348,30 @@ if AWS_STORAGE_BUCKET_NAME:
 # S3-compatible stores (MinIO, ...); empty means AWS itself.
 AWS_S3_ENDPOINT_URL = env.str("AWS_S3_ENDPOINT_URL", default="") or None
 
-# --- backups (manage.py backup_db / restore_db) ---------------------------------------------
+# --- backups (nightly task, restore drill, manage.py backup_db / restore_db) ---------------
 BACKUP_S3_BUCKET = env.str("BACKUP_S3_BUCKET", default="") or AWS_STORAGE_BUCKET_NAME
 BACKUP_S3_PREFIX = env.str("BACKUP_S3_PREFIX", default="backups/")
-BACKUP_RETENTION_DAYS = env.int("BACKUP_RETENTION_DAYS", default=30)
+# Days backups are kept on S3; BACKUP_RETENTION_DAYS is the older name of the same setting.
+BACKUP_S3_RETENTION_DAYS = env.int(
+    "BACKUP_S3_RETENTION_DAYS", default=env.int("BACKUP_RETENTION_DAYS", default=90)
+)
+BACKUP_RETENTION_DAYS = BACKUP_S3_RETENTION_DAYS
+# Empty: S3's default class; e.g. STANDARD_IA.
+BACKUP_S3_STORAGE_CLASS = env.str("BACKUP_S3_STORAGE_CLASS", default="")
+# The nightly task keeps a local copy here (on the worker host that ran it); empty: none.
+BACKUP_LOCAL_DIR = env.str("BACKUP_LOCAL_DIR", default=str(BASE_DIR / ".local" / "backups"))
+BACKUP_LOCAL_RETENTION_DAYS = env.int("BACKUP_LOCAL_RETENTION_DAYS", default=30)
+# Local wall-clock times of the nightly backup and the weekly restore drill.
+BACKUP_TIME = env.str("BACKUP_TIME", default="03:00")
+BACKUP_TIME_ZONE = env.str("BACKUP_TIME_ZONE", default="Europe/Helsinki")
+BACKUP_DRILL_DAY = env.str("BACKUP_DRILL_DAY", default="sunday")
+BACKUP_DRILL_TIME = env.str("BACKUP_DRILL_TIME", default="05:00")
+# Server (and maintenance database) the drill creates its scratch database on; empty: the
+# default database's server, through the default connection (its role needs CREATEDB).
+BACKUP_DRILL_DATABASE_URL = env.str("BACKUP_DRILL_DATABASE_URL", default="")
+# Seconds before a backup or drill task gets SoftTimeLimitExceeded, and before it is killed.
+BACKUP_TASK_SOFT_TIME_LIMIT = env.int("BACKUP_TASK_SOFT_TIME_LIMIT", default=7200)
+BACKUP_TASK_TIME_LIMIT = env.int("BACKUP_TASK_TIME_LIMIT", default=7800)
 # Where pg_dump/psql live when not in /usr/lib/postgresql/<major>/bin or on PATH.
 PG_BIN_DIR = env.str("PG_BIN_DIR", default="")
 
@@ -503,7 +533,8 @@ API_CACHE_TTL_SECONDS = env.int("API_CACHE_TTL_SECONDS", default=60)
 
 # --- observability ------------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
-SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.0)
+# One request or task in ten is traced (performance monitoring); 0 turns tracing off.
+SENTRY_TRACES_SAMPLE_RATE = env.float("SENTRY_TRACES_SAMPLE_RATE", default=0.1)
 SENTRY_RELEASE = env.str("SENTRY_RELEASE", default="")
 SENTRY_ENVIRONMENT = env.str("SENTRY_ENVIRONMENT", default="production")
 LOG_LEVEL = env.str("LOG_LEVEL", default="INFO")
@@ -514,6 +545,16 @@ METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
 METRICS_CELERY_QUEUES = env.list(
     "METRICS_CELERY_QUEUES", default=["celery", "notifications", "maintenance"]
 )
+# Request latency histogram buckets (seconds) of django-prometheus; 0.3 is the p95 alert line.
+PROMETHEUS_LATENCY_BUCKETS = (
+    0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0,
+    float("inf"),
+)  # fmt: skip
+# Workers are pinged (waiting this long for replies) at most once per cache period.
+MONITORING_WORKER_PING_SECONDS = env.float("MONITORING_WORKER_PING_SECONDS", default=0.5)
+MONITORING_WORKER_CACHE_SECONDS = env.int("MONITORING_WORKER_CACHE_SECONDS", default=15)
+# Beat records a heartbeat every ~10 s; older than this, readiness reports it degraded.
+MONITORING_BEAT_STALE_SECONDS = env.int("MONITORING_BEAT_STALE_SECONDS", default=120)
 LOG_FORMAT = env.str("LOG_FORMAT", default="text")  # "text" or "json"
 
 LOGGING = {

@@ -7,4 +7,10 @@ class WebhooksConfig(AppConfig):
     verbose_name = "Webhooks"
 
     def ready(self) -> None:
+        from parkme.metrics import add_source
+        from parkme.monitoring import add_stats_section
         from parkme.webhooks import checks  # noqa: F401 - registers the deploy check
+        from parkme.webhooks.metrics import backlog_gauges, webhook_backlog
+
+        add_source(backlog_gauges)
+        add_stats_section("webhooks", webhook_backlog)

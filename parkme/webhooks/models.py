@@ -117,6 +117,10 @@ class WebhookDelivery(models.Model):
                 condition=Q(status="pending"),
                 name="webhookdelivery_due_idx",
             ),
+            # Monitoring counts the deliveries that gave up (few) without reading history.
+            models.Index(
+                fields=["id"], condition=Q(status="failed"), name="webhookdelivery_failed_idx"
+            ),
         ]
         constraints = [
             models.CheckConstraint(

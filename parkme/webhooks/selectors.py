@@ -5,9 +5,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Count, Min, QuerySet
+from django.utils import timezone
 
 from parkme.models import Operator
 from parkme.webhooks.models import DeliveryStatus, WebhookDelivery, WebhookEndpoint
@@ -99,3 +101,22 @@ def endpoints_overdue(*, before: datetime) -> QuerySet[WebhookEndpoint]:
         status=DeliveryStatus.PENDING, next_attempt_at__lte=before
     ).values("endpoint_id")
     return WebhookEndpoint.objects.filter(is_active=True, id__in=overdue)
+
+
+def delivery_backlog(*, now: datetime | None = None) -> dict[str, Any]:
+    """What waits and what gave up: pending deliveries (and how old the oldest is), failed
+    deliveries, endpoints ParkMe disabled after repeated failures. Each count reads a
+    partial index, so its cost follows the backlog, never the delivery history."""
+    now = now or timezone.now()
+    pending = WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).aggregate(
+        n=Count("id"), oldest=Min("created_at")
+    )
+    failed = WebhookDelivery.objects.filter(status=DeliveryStatus.FAILED).count()
+    disabled = WebhookEndpoint.objects.filter(is_active=False, disabled_at__isnull=False).count()
+    oldest = pending["oldest"]
+    return {
+        "pending": pending["n"],
+        "failed": failed,
+        "oldest_pending_age_seconds": round((now - oldest).total_seconds(), 1) if oldest else 0.0,
+        "endpoints_disabled": disabled,
+    }

@@ -57,7 +57,7 @@ class Beat(background.CeleryProcess):
             [
                 "beat",
                 "--scheduler",
-                "django_celery_beat.schedulers:DatabaseScheduler",
+                "parkme.beat:HeartbeatScheduler",
                 "--max-interval",
                 "1",
                 "--schedule",

@@ -111,7 +111,8 @@ def test_cache_misses_and_celery_backlog_show_up(client):
         broker.delete(prefix + queue, prefix + queue + "\x06\x166")
         broker.close()
     assert after[("parkme_celery_queue_length", (("queue", queue),))] == 4
-    assert after[("parkme_cache_misses_total", ())] >= before[("parkme_cache_misses_total", ())] + 1
+    misses = "parkme_redis_keyspace_misses_total"
+    assert after[(misses, ())] >= before[(misses, ())] + 1
     assert 0 <= after[("parkme_cache_hit_ratio", ())] <= 1
 
 

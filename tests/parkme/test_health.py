@@ -10,7 +10,7 @@ def test_liveness_answers_without_io(client, django_assert_num_queries):
     with django_assert_num_queries(0):
         response = client.get("/health/")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok"}
+    assert response.json() == {"status": "healthy"}
 
 
 def test_readiness_reports_each_check_with_timing(client):
@@ -36,7 +36,7 @@ def test_readiness_is_503_with_detail_when_the_database_is_unreachable(client):
         connections["default"].settings_dict = original
     assert response.status_code == 503
     body = response.json()
-    assert body["status"] == "unavailable"
+    assert body["status"] == "unhealthy"
     assert body["checks"]["database"]["ok"] is False
     assert "error" in body["checks"]["database"]
     assert body["checks"]["cache"]["ok"] is True

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand
 from django.db import transaction
 from django_celery_beat.models import CrontabSchedule, IntervalSchedule, PeriodicTask
 
-from bookings.schedules import PREFIX, SCHEDULES, Schedule
+from bookings.schedules import PREFIX, Schedule, current_schedules
 
 CRONTAB_DEFAULTS = {
     "minute": "*",
@@ -30,17 +30,17 @@ def _interval(seconds: int) -> IntervalSchedule:
     return found or IntervalSchedule.objects.create(every=seconds, period=IntervalSchedule.SECONDS)
 
 
-def _crontab(fields: dict[str, str]) -> CrontabSchedule:
+def _crontab(fields: dict[str, str], zone: str) -> CrontabSchedule:
     spec = {**CRONTAB_DEFAULTS, **fields}
-    found = CrontabSchedule.objects.filter(timezone="UTC", **spec).first()
-    return found or CrontabSchedule.objects.create(timezone="UTC", **spec)
+    found = CrontabSchedule.objects.filter(timezone=zone, **spec).first()
+    return found or CrontabSchedule.objects.create(timezone=zone, **spec)
 
 
 def _wanted(schedule: Schedule) -> dict:
     return {
         "task": schedule.task,
         "interval": _interval(schedule.every_seconds) if schedule.every_seconds else None,
-        "crontab": _crontab(schedule.crontab) if schedule.crontab else None,
+        "crontab": _crontab(schedule.crontab, schedule.timezone) if schedule.crontab else None,
         "solar": None,
         "clocked": None,
         "args": "[]",
@@ -58,7 +58,8 @@ class Command(BaseCommand):
     @transaction.atomic
     def handle(self, *args, **options) -> None:
         created = updated = unchanged = 0
-        for name, schedule in SCHEDULES.items():
+        schedules = current_schedules()
+        for name, schedule in schedules.items():
             wanted = _wanted(schedule)
             task = PeriodicTask.objects.select_for_update().filter(name=name).first()
             if task is None:
@@ -76,7 +77,7 @@ class Command(BaseCommand):
             updated += 1
             self.stdout.write(f"updated  {name}: {', '.join(changed)}")
         stale = PeriodicTask.objects.filter(name__startswith=PREFIX).exclude(
-            name__in=list(SCHEDULES)
+            name__in=list(schedules)
         )
         removed = 0
         for task in stale:

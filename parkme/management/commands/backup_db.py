@@ -1,7 +1,9 @@
-"""Back up the database: pg_dump → gzip → S3 (or --output FILE), then apply retention.
+"""Back up the database now: pg_dump → gzip → S3 (or --output FILE), then apply S3 retention.
 
-Nightly beat runs this; --dry-run shows the object it would write and the expired backups it
-would delete, and touches nothing.
+The scheduled backup is the beat task parkme.backup_nightly (parkme/backup_jobs.py), which
+also keeps a local copy and records the run; this command is for a backup by hand (before a
+risky release, say) and is not recorded. --dry-run shows the object it would write and the
+expired backups it would delete, and touches nothing.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ class Command(BaseCommand):
         parser.add_argument("--bucket", default=None, help="default: BACKUP_S3_BUCKET")
         parser.add_argument("--prefix", default=None, help="default: BACKUP_S3_PREFIX")
         parser.add_argument(
-            "--keep-days", type=int, default=None, help="default: BACKUP_RETENTION_DAYS"
+            "--keep-days", type=int, default=None, help="default: BACKUP_S3_RETENTION_DAYS"
         )
         parser.add_argument("--dry-run", action="store_true", help="show the plan only")
 
@@ -49,7 +51,9 @@ class Command(BaseCommand):
         bucket = options["bucket"] or settings.BACKUP_S3_BUCKET
         if not bucket:
             raise CommandError("no bucket: set BACKUP_S3_BUCKET (or pass --bucket or --output)")
-        keep_days = options["keep_days"] or settings.BACKUP_RETENTION_DAYS
+        keep_days = options["keep_days"]
+        if keep_days is None:
+            keep_days = settings.BACKUP_S3_RETENTION_DAYS
         if keep_days < 1:
             raise CommandError("--keep-days must be at least 1")
         prefix = settings.BACKUP_S3_PREFIX if options["prefix"] is None else options["prefix"]
@@ -62,7 +66,7 @@ class Command(BaseCommand):
             self.stdout.write(f"{verb} delete s3://{bucket}/{key} (older than {keep_days} days)")
         if options["dry_run"]:
             return
-        size = backup_to_s3(plan=plan)
+        size = backup_to_s3(plan=plan, storage_class=settings.BACKUP_S3_STORAGE_CLASS)
         self.stdout.write(
             f"stored {plan.destination} ({size} bytes); deleted {len(plan.expired)} expired"
         )
