@@ -25,7 +25,7 @@ import logging
 import re
 import tempfile
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack, contextmanager
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime, timedelta
@@ -135,21 +135,30 @@ def _prune_local(directory: Path, *, keep_days: int, now: datetime) -> list[Path
     return expired
 
 
-def backup_nightly(*, now: datetime | None = None) -> JobResult:
-    """Dump the database once, store it locally and on S3, then apply both retentions."""
+def _run_job(
+    kind: str, now: datetime | None, work: Callable[[BackupRun, datetime], tuple[bool, str]]
+) -> JobResult:
+    """One run of ``kind``: alone under its lock (else skipped), recorded as a BackupRun,
+    any exception recorded as its failure."""
     now = now or timezone.now()
-    with job_lock(BackupRun.Kind.BACKUP) as got:
+    label = BackupRun.Kind(kind).label
+    with job_lock(kind) as got:
         if not got:
-            logger.info("nightly backup %s", SKIPPED)
+            logger.info("%s %s", label, SKIPPED)
             return JobResult(status="skipped", detail=SKIPPED)
-        run = _begin(BackupRun.Kind.BACKUP, now)
+        run = _begin(kind, now)
         started = time.monotonic()
         try:
-            detail = _backup(run, now=now)
+            ok, detail = work(run, now)
         except Exception as exc:  # noqa: BLE001 - recorded and reported as a failed run
-            logger.exception("nightly backup failed")
+            logger.exception("%s failed", label)
             return _finish(run, started=started, ok=False, detail=_failure(exc))
-        return _finish(run, started=started, ok=True, detail=detail)
+        return _finish(run, started=started, ok=ok, detail=detail)
+
+
+def backup_nightly(*, now: datetime | None = None) -> JobResult:
+    """Dump the database once, store it locally and on S3, then apply both retentions."""
+    return _run_job(BackupRun.Kind.BACKUP, now, lambda run, at: (True, _backup(run, now=at)))
 
 
 def _backup(run: BackupRun, *, now: datetime) -> str:
@@ -284,19 +293,7 @@ def _expected_counts(path: Path, location: str) -> dict[str, int]:
 
 def restore_drill(*, now: datetime | None = None) -> JobResult:
     """Restore the latest backup into a scratch database, check its row counts, drop it."""
-    now = now or timezone.now()
-    with job_lock(BackupRun.Kind.DRILL) as got:
-        if not got:
-            logger.info("restore drill %s", SKIPPED)
-            return JobResult(status="skipped", detail=SKIPPED)
-        run = _begin(BackupRun.Kind.DRILL, now)
-        started = time.monotonic()
-        try:
-            ok, detail = _drill(run, now=now)
-        except Exception as exc:  # noqa: BLE001 - recorded and reported as a failed drill
-            logger.exception("restore drill failed")
-            return _finish(run, started=started, ok=False, detail=_failure(exc))
-        return _finish(run, started=started, ok=ok, detail=detail)
+    return _run_job(BackupRun.Kind.DRILL, now, lambda run, at: _drill(run, now=at))
 
 
 def _drill(run: BackupRun, *, now: datetime) -> tuple[bool, str]:
