@@ -14,29 +14,14 @@ from bookings.selectors import booking_live_overlap_count
 from bookings.states import BookingStatus
 from facilities.models import Spot
 from tests.api.conftest import api_client_for, booking_body, tomorrow_at
+from tests.concurrency import race
 from tests.factories import UserFactory, VehicleFactory
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
 
-def _hammer(requests) -> list:
-    """Fire every request callable from its own thread at the same moment."""
-    barrier = threading.Barrier(len(requests))
-    results: list = [None] * len(requests)
-
-    def run(i, request):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = request()
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, r)) for i, r in enumerate(requests)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+def _hammer(calls) -> list:
+    return race(calls)
 
 
 def _overlapping_live_pairs() -> int:

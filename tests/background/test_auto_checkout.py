@@ -6,14 +6,12 @@ the grace, the overstay is charged by the rate engine, staff find the booking un
 from __future__ import annotations
 
 import json
-import threading
 from datetime import timedelta
 from decimal import Decimal
 from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 from django.urls import reverse
 from django.utils import timezone
 
@@ -30,6 +28,7 @@ from parkme.webhooks.models import WebhookDelivery
 from tests import factories
 from tests.admin.conftest import client_for, staff
 from tests.background.conftest import minutes
+from tests.concurrency import race
 from tests.webhooks.conftest import make_endpoint
 
 SWEEP = "auto_check_out"
@@ -225,26 +224,7 @@ def _stale_in_bulk(garage, count: int, *, with_version_every: int = 2) -> list[i
 def test_two_concurrent_sweeps_check_out_each_booking_once(garage):
     ids = _stale_in_bulk(garage, 120)
     now = timezone.now()
-    start = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def sweep() -> None:
-        try:
-            start.wait(timeout=10)
-            counts.append(run(now, batch_size=7).count)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert not errors
+    counts = [result.count for result in race([lambda: run(now, batch_size=7)] * 2)]
     assert sum(counts) == 120  # no booking was done by both
     done = Booking.objects.filter(pk__in=ids)
     assert done.filter(status=BookingStatus.COMPLETED, auto_checked_out_at=now).count() == 120

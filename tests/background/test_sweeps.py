@@ -3,12 +3,10 @@ each driver hears of it once, and a big backlog costs a few queries per batch.""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 from decimal import Decimal
 
 import pytest
-from django.db import connection
 from django.utils import timezone
 
 from bookings import sweeps
@@ -22,6 +20,7 @@ from bookings.states import BookingStatus
 from parkme.cache_versions import versions
 from tests import factories
 from tests.background.conftest import minutes
+from tests.concurrency import race
 
 
 def test_timed_out_hold_is_expired_and_frees_the_spot(
@@ -133,26 +132,12 @@ def _past_no_shows(garage, count: int) -> list[int]:
 def test_two_concurrent_sweeps_expire_each_booking_once(garage):
     ids = _past_no_shows(garage, 300)
     now = timezone.now()
-    start = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def sweep() -> None:
-        try:
-            start.wait(timeout=10)
-            counts.append(sweeps.sweep_run("expire_no_shows", now=now, batch_size=20).count)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert not errors
+    counts = [
+        result.count
+        for result in race(
+            [lambda: sweeps.sweep_run("expire_no_shows", now=now, batch_size=20)] * 2
+        )
+    ]
     assert sum(counts) == 300  # no booking was done by both
     assert Booking.objects.filter(pk__in=ids, status=BookingStatus.EXPIRED).count() == 300
     per_booking = BookingEvent.objects.filter(

@@ -7,7 +7,6 @@ import gzip
 import os
 import subprocess
 import sys
-import threading
 from datetime import timedelta
 from io import StringIO
 from pathlib import Path
@@ -18,7 +17,6 @@ import pytest
 from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.core.management import CommandError, call_command
-from django.db import connections
 from django.utils import timezone
 from django_celery_beat.models import PeriodicTask
 from moto import mock_aws
@@ -38,6 +36,7 @@ from parkme.backup_jobs import (
 from parkme.backups import PgTarget, backup_key, backup_row_counts
 from parkme.models import BackupRun
 from tests import factories
+from tests.concurrency import race
 
 BUCKET = "parkme-backups-test"
 PREFIX_S3 = "backups/"
@@ -199,21 +198,7 @@ def test_a_run_while_another_holds_the_lock_is_skipped_and_does_nothing(s3, loca
 
 def test_two_concurrent_nightly_runs_make_one_backup(s3, local_dir):
     _bookings(2)
-    barrier = threading.Barrier(2)
-    results = []
-
-    def run() -> None:
-        try:
-            barrier.wait(timeout=10)
-            results.append(backup_nightly())
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
+    results = race([backup_nightly] * 2)
 
     assert sorted(r.status for r in results) == ["ok", "skipped"]
     assert len(_keys(s3)) == 1

@@ -3,13 +3,11 @@ races, because PostgreSQL locks decide, not a Python count read a moment too ear
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from django.db import connections
 
 from bookings.gate import gate_event_process
 from bookings.models import Booking, GateEvent, Permit, PermitProduct
@@ -18,6 +16,7 @@ from bookings.selectors import booking_live_overlap_count
 from bookings.states import ActorKind
 from parkme.errors import ParkMeError
 from tests.api.conftest import api_client_for, booking_body
+from tests.concurrency import race
 from tests.factories import ALL_WEEK, UserFactory, VehicleFactory, permit, permit_product
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -26,25 +25,7 @@ HELSINKI = ZoneInfo("Europe/Helsinki")
 
 
 def _hammer(calls) -> list:
-    """Run every callable from its own thread at the same moment; exceptions are results."""
-    barrier = threading.Barrier(len(calls))
-    results: list = [None] * len(calls)
-
-    def run(i, call):
-        try:
-            barrier.wait(timeout=30)
-            results[i] = call()
-        except Exception as exc:  # noqa: BLE001 - the outcome under test
-            results[i] = exc
-        finally:
-            connections.close_all()
-
-    threads = [threading.Thread(target=run, args=(i, c)) for i, c in enumerate(calls)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=120)
-    return results
+    return race(calls, capture=True)
 
 
 def _outcome(result) -> str:

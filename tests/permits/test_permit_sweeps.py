@@ -5,7 +5,6 @@ thing once, and the mails show local times (Helsinki, across daylight saving).""
 
 from __future__ import annotations
 
-import threading
 from collections import Counter
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
@@ -13,7 +12,6 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
-from django.db import connection
 
 from bookings import notifications
 from bookings.models import (
@@ -36,6 +34,7 @@ from bookings.permits import (
 )
 from bookings.states import ActorKind, PermitAction, PermitStatus
 from tests import factories
+from tests.concurrency import race
 
 # A permit from Thursday 15 October 2026 (local, Helsinki): its first period starts in summer
 # time (EEST, +3) and ends after the clocks went back on 25 October (EET, +2), so the period
@@ -230,26 +229,12 @@ def test_a_cancelled_permit_is_never_renewed_and_expires_at_the_end_of_its_perio
 def test_two_concurrent_renewal_sweeps_renew_each_permit_exactly_once(commuter):
     permits = [_permit(commuter, plates=(f"CC-{i:03d}",)) for i in range(40)]
     ids = sorted(p.pk for p in permits)
-    start = threading.Barrier(2)
-    counts: list[int] = []
-    errors: list[BaseException] = []
-
-    def sweep() -> None:
-        try:
-            start.wait(timeout=10)
-            counts.append(permit_sweep_run("renew_permits", now=RENEW_TIME, batch_size=5).count)
-        except BaseException as exc:  # noqa: BLE001 - reported by the main thread
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=sweep) for _ in range(2)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=120)
-
-    assert not errors
+    counts = [
+        result.count
+        for result in race(
+            [lambda: permit_sweep_run("renew_permits", now=RENEW_TIME, batch_size=5)] * 2
+        )
+    ]
     assert sum(counts) == 40  # no permit was renewed by both
     assert set(Permit.objects.filter(pk__in=ids).values_list("valid_from", "valid_to")) == {
         (ENDS, NEXT_ENDS)
