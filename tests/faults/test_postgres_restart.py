@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import threading
 import time
 import urllib.error
 import urllib.request
+import uuid
 from collections import Counter
 from pathlib import Path
 
@@ -21,7 +21,8 @@ import pytest
 from django.conf import settings
 from pgserver._commands import POSTGRES_BIN_PATH
 
-from tests.ops.pgcluster import free_port, start_primary, wait_until
+from tests.ops.gunicorn import gunicorn as serve_gunicorn
+from tests.ops.pgcluster import start_primary, wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.slow
@@ -40,7 +41,6 @@ def private_postgres():
 
 @pytest.fixture
 def gunicorn(private_postgres):
-    port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.prod",
@@ -48,14 +48,13 @@ def gunicorn(private_postgres):
         "DJANGO_ALLOWED_HOSTS": "127.0.0.1",
         "DATABASE_URL": f"postgres://postgres@127.0.0.1:{private_postgres.port}/parkme_fault",
         "REDIS_URL": settings.CACHES["default"]["LOCATION"],
-        "CACHE_KEY_PREFIX": f"fault-{port}",
+        "CACHE_KEY_PREFIX": f"fault-{uuid.uuid4().hex[:8]}",
         "SECURE_SSL_REDIRECT": "False",
         "DB_CONNECT_TIMEOUT": "2",
         "DB_POOL_TIMEOUT": "2",
         "LOG_LEVEL": "ERROR",
         "THROTTLE_ANON": "1000000/minute",
         "WEB_CONCURRENCY": "2",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_ACCESSLOG": "",
     }
     subprocess.run(
@@ -65,22 +64,9 @@ def gunicorn(private_postgres):
         check=True,
         timeout=300,
     )
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi:application",
-            "-c",
-            "deploy/gunicorn.conf.py",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _get(base, "/health/")[0] == 200, timeout=60, what="gunicorn")
-    yield base, proc
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
+    with serve_gunicorn(env) as running:
+        wait_until(lambda: _get(running.base, "/health/")[0] == 200, timeout=60, what="gunicorn")
+        yield running.base, running.proc
 
 
 def _get(base: str, path: str) -> tuple[int, dict | None]:

@@ -11,13 +11,13 @@ import shlex
 import shutil
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 import yaml
 
 from tests.ops import nginxrun
+from tests.ops.gunicorn import gunicorn
 from tests.ops.test_deploy import _ENV_READ, _prod_env, _start_redis
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -199,30 +199,9 @@ def test_the_dockerignore_keeps_secrets_out_and_the_code_in():
 
 @pytest.fixture
 def gunicorn_with_production_settings():
-    from parkme.devservices import _free_port
-
-    port = _free_port()
-    env = _prod_env(GUNICORN_BIND=f"127.0.0.1:{port}", WEB_CONCURRENCY="1", GUNICORN_ACCESSLOG="")
-    server = subprocess.Popen(
-        [str(Path(sys.executable).parent / "gunicorn"), "config.wsgi:application",
-         "-c", "deploy/gunicorn.conf.py"],
-        cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
-    )  # fmt: skip
-    import socket
-
-    try:
-        for _ in range(300):
-            try:
-                socket.create_connection(("127.0.0.1", port), timeout=1).close()
-                break
-            except OSError:
-                if server.poll() is not None:
-                    pytest.fail(server.stdout.read().decode())
-                time.sleep(0.05)
-        yield env, server
-    finally:
-        server.terminate()
-        server.wait(timeout=30)
+    env = _prod_env(WEB_CONCURRENCY="1", GUNICORN_ACCESSLOG="")
+    with gunicorn(env) as server:
+        yield server.env, server.proc
 
 
 def _run_check(argv: list[str], env: dict[str, str]) -> subprocess.CompletedProcess:

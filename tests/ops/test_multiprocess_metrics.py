@@ -6,8 +6,6 @@ from __future__ import annotations
 
 import os
 import signal
-import subprocess
-import sys
 import urllib.request
 from pathlib import Path
 
@@ -16,7 +14,8 @@ import pytest
 from django.db import connection
 from prometheus_client.parser import text_string_to_metric_families
 
-from tests.ops.pgcluster import free_port, wait_until
+from tests.ops.gunicorn import gunicorn
+from tests.ops.pgcluster import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = [pytest.mark.slow, pytest.mark.django_db]
@@ -40,8 +39,7 @@ def _samples(base: str) -> list:
 
 
 @pytest.fixture
-def gunicorn(tmp_path):
-    port = free_port()
+def server(tmp_path):
     metrics_dir = tmp_path / "metrics"
     metrics_dir.mkdir()
     (metrics_dir / "counter_999999.db").write_bytes(b"left over from a previous start")
@@ -50,27 +48,13 @@ def gunicorn(tmp_path):
         "DJANGO_SETTINGS_MODULE": "tests.background.worker_settings",
         "PARKME_WORKER_DB_NAME": connection.settings_dict["NAME"],
         "WEB_CONCURRENCY": "2",
-        "GUNICORN_BIND": f"127.0.0.1:{port}",
         "GUNICORN_ACCESSLOG": "",
         "PROMETHEUS_MULTIPROC_DIR": str(metrics_dir),
         "LOG_LEVEL": "ERROR",
     }
-    proc = subprocess.Popen(
-        [
-            str(Path(sys.executable).parent / "gunicorn"),
-            "config.wsgi:application",
-            "-c",
-            "deploy/gunicorn.conf.py",
-        ],
-        cwd=ROOT,
-        env=env,
-        start_new_session=True,
-    )
-    base = f"http://127.0.0.1:{port}"
-    wait_until(lambda: _get(base, "/health/")[0] == 200, timeout=60, what="gunicorn")
-    yield base, proc, metrics_dir
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(timeout=30)
+    with gunicorn(env) as running:
+        wait_until(lambda: _get(running.base, "/health/")[0] == 200, timeout=60, what="gunicorn")
+        yield running.base, running.proc, metrics_dir
 
 
 def _worker_pids(proc) -> set[int]:
@@ -86,8 +70,8 @@ def _served(samples) -> float:
     )
 
 
-def test_every_worker_counts_and_any_worker_reports_the_sum(gunicorn):
-    base, proc, metrics_dir = gunicorn
+def test_every_worker_counts_and_any_worker_reports_the_sum(server):
+    base, proc, metrics_dir = server
     assert not (metrics_dir / "counter_999999.db").exists()  # emptied at start
     wait_until(lambda: len(_worker_pids(proc)) == 2, timeout=30, what="two workers")
     before = _served(_samples(base))  # the start-up probes
@@ -108,8 +92,8 @@ def test_every_worker_counts_and_any_worker_reports_the_sum(gunicorn):
     )
 
 
-def test_a_worker_that_exits_takes_its_gauges_and_keeps_its_counts(gunicorn):
-    base, proc, _ = gunicorn
+def test_a_worker_that_exits_takes_its_gauges_and_keeps_its_counts(server):
+    base, proc, _ = server
     wait_until(lambda: len(_worker_pids(proc)) == 2, timeout=30, what="two workers")
     before = _served(_samples(base))
     for _ in range(20):
