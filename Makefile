@@ -22,7 +22,7 @@ $(VENV)/.installed-dev: requirements/dev.txt | $(PY)
 	$(PY) -m pip install --quiet -r requirements/dev.txt
 	@touch $@
 
-run: $(VENV)/.installed-dev ## run web, worker and beat with demo data on 127.0.0.1:$PORT (Ctrl-C stops all)
+run: $(VENV)/.installed-dev ## run web, worker, beat and the demo webhook receiver with demo data on 127.0.0.1:$PORT (Ctrl-C stops all)
 	@$(PY) -m parkme.devservices run -- bash -c '\
 		set -e; \
 		$(PY) manage.py migrate --no-input; \

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 
 from django.db import transaction
 from django.utils import timezone
 
+from bookings.demo_bookings import (
+    DEMO_DRIVERS,
+    demo_bookings,
+    demo_bookings_seed,
+    demo_drivers_seed,
+)
 from bookings.models import Permit, PermitProduct
 from bookings.permits import PermitOrder, permit_create, permit_product_save
 from bookings.states import ActorKind
@@ -22,10 +29,17 @@ from facilities.models import (
     Zone,
 )
 from facilities.services import all_week, rate_version_create
+from parkme.devreceiver import demo_receiver_url
 from parkme.models import Operator, Role, User
 from parkme.services import membership_set
+from parkme.webhooks.addresses import AddressRefused
+from parkme.webhooks.events import EventType
+from parkme.webhooks.models import WebhookEndpoint
+from parkme.webhooks.services import endpoint_save
 from vehicles.models import Vehicle
 from vehicles.plates import normalize_plate
+
+logger = logging.getLogger(__name__)
 
 DEMO_PASSWORD = "parkme-demo"  # noqa: S105 - public by design (the documented demo logins)
 
@@ -78,6 +92,10 @@ DEMO_PERMITS = [
     ("Resident", None, "As Oy Kampinkulma", "board@kampinkulma.demo", ["KMP-1"], False),
 ]
 PERMIT_ISSUER = "admin@central.demo"
+# The webhook endpoint of Demo Central that `make run`'s receiver (manage.py demo_receiver)
+# answers; recognised on a re-run by its operator and description.
+WEBHOOK_OPERATOR = "Demo Central Parking"
+WEBHOOK_DESCRIPTION = "Demo receiver (manage.py demo_receiver, started by make run)"
 
 KIND_PREFIX = {
     SpotKind.STANDARD: "S",
@@ -148,7 +166,9 @@ def _seed_rate_board(facility: Facility) -> None:
     half price, 25.5 % VAT, free cancellation until 2 h before), and a dearer version
     scheduled from the first day of next month."""
     now = timezone.now()
-    this_year = datetime(now.year, 1, 1, tzinfo=facility.tz)
+    # In January, from the start of last year: the demo's bookings of the past days (seeded
+    # on New Year's Day too) are priced by the board in force then.
+    this_year = datetime((now - timedelta(days=31)).year, 1, 1, tzinfo=facility.tz)
     next_month = (now.replace(day=1) + timedelta(days=32)).replace(
         day=1, hour=0, minute=0, second=0, microsecond=0
     )
@@ -241,8 +261,38 @@ def _seed_permits(facility: Facility) -> None:
         )
 
 
+def _seed_webhook_endpoint(operator: Operator, url: str) -> WebhookEndpoint | None:
+    """The demo endpoint, subscribed to every event, pointing at ``url`` and active: made
+    through endpoint_save like an admin would; brought back to that on a re-run (a new
+    port, or disabled after failing while no receiver listened)."""
+    endpoint = WebhookEndpoint.objects.filter(
+        operator=operator, description=WEBHOOK_DESCRIPTION
+    ).first()
+    if endpoint is None:
+        endpoint = WebhookEndpoint(operator=operator, description=WEBHOOK_DESCRIPTION)
+    elif (
+        endpoint.url == url
+        and endpoint.is_active
+        and sorted(endpoint.event_types) == sorted(EventType.values)
+    ):
+        return endpoint
+    endpoint.url = url
+    endpoint.event_types = list(EventType.values)
+    endpoint.is_active = True
+    try:
+        endpoint_save(endpoint)
+    except AddressRefused as exc:  # WEBHOOK_ALLOW_PRIVATE_URLS turned off
+        logger.warning("demo webhook endpoint left out: %s", exc)
+        return None
+    return endpoint
+
+
 @transaction.atomic
-def demo_seed() -> dict[str, int]:
+def demo_seed(*, now: datetime | None = None, webhook_url: str | None = None) -> dict[str, int]:
+    """Create (or bring back) the demo data; the bookings are placed around ``now`` (the
+    current time by default) and the webhook endpoint points at ``webhook_url`` (by default
+    the receiver `make run` starts, parkme.devreceiver)."""
+    now = now or timezone.now()
     operators = {}
     for op_name, facilities in OPERATORS.items():
         slug = op_name.lower().replace(" ", "-")
@@ -261,20 +311,29 @@ def demo_seed() -> dict[str, int]:
         if op_name:
             membership_set(user=user, operator=operators[op_name], role=role)
 
-    driver = User.objects.get(email="driver@parkme.demo")
-    if not Vehicle.objects.filter(owner=driver, is_active=True).exists():
-        Vehicle.objects.create(owner=driver, plate="ABC-123", kind="car")
+    # driver@parkme.demo's car ABC-123 first: vehicle 1 on a fresh database (the README's
+    # API example books it).
+    vehicles = demo_drivers_seed(DEMO_PASSWORD)
+
+    # First, so that what follows is reported to it like any change.
+    _seed_webhook_endpoint(operators[WEBHOOK_OPERATOR], webhook_url or demo_receiver_url())
 
     op_name, slug = PERMIT_FACILITY
     _seed_permits(Facility.objects.get(operator=operators[op_name], slug=slug))
+
+    demo_bookings_seed(now=now, vehicles=vehicles)
 
     return {
         "operators": Operator.objects.filter(name__in=OPERATORS).count(),
         "facilities": Facility.objects.filter(operator__name__in=OPERATORS).count(),
         "spots": Spot.objects.filter(facility__operator__name__in=OPERATORS).count(),
-        "users": User.objects.filter(email__in=[u[0] for u in USERS]).count(),
+        "users": User.objects.filter(email__in={*(u[0] for u in USERS), *DEMO_DRIVERS}).count(),
         "permit products": PermitProduct.objects.filter(
             facility__operator__name__in=OPERATORS
         ).count(),
         "permits": Permit.objects.filter(product__facility__operator__name__in=OPERATORS).count(),
+        "bookings": demo_bookings().count(),
+        "webhook endpoints": WebhookEndpoint.objects.filter(
+            operator__name__in=OPERATORS, description=WEBHOOK_DESCRIPTION
+        ).count(),
     }
