@@ -91,6 +91,24 @@ def versions_and_count_hit(facility_ids: Iterable[int]) -> dict[int, int] | None
     return {i: int(v) if v is not None else 0 for i, v in zip(ids, raw, strict=True)}
 
 
+def versions_stamp_and_count_hit(
+    facility_ids: Iterable[int], stamp_key: str
+) -> tuple[dict[int, int], int | None] | None:
+    """Current versions and the raw integer at ``stamp_key`` (already a full Redis key; None
+    when missing), with the hit counted: one round trip. None when Redis cannot answer."""
+    ids = list(facility_ids)
+    try:
+        pipe = get_redis_connection("default", write=False).pipeline(transaction=False)
+        pipe.get(stamp_key)
+        pipe.mget([cache.make_key(_key(i)) for i in ids])
+        pipe.incr(cache.make_key(HITS_KEY))
+        stamp, raw, _ = pipe.execute()
+    except Exception:  # noqa: BLE001 - a failing Redis is a cache miss, never an error
+        return None
+    current = {i: int(v) if v is not None else 0 for i, v in zip(ids, raw, strict=True)}
+    return current, int(stamp) if stamp is not None else None
+
+
 def uncount_hit() -> None:
     try:
         get_redis_connection("default", write=True).decr(cache.make_key(HITS_KEY))

@@ -1,5 +1,5 @@
-"""Prometheus: the in-process series (django-prometheus' HTTP counts and latency, the
-database pools) plus ParkMe's own, behind an IP allow-list or token.
+"""Prometheus: the in-process series (HTTP counts and latency per view from
+parkme.request_metrics, the database pools) plus ParkMe's own, behind an IP allow-list or token.
 
 In-process series aggregate every gunicorn worker in Prometheus' multiprocess mode
 (PROMETHEUS_MULTIPROC_DIR, set up by deploy/gunicorn.conf.py). ParkMe's own series are read

@@ -38,7 +38,6 @@ INSTALLED_APPS = [
     "drf_spectacular_sidecar",
     "axes",
     "django_celery_beat",
-    "django_prometheus",
     "parkme",
     "facilities",
     "vehicles",
@@ -47,24 +46,26 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    # First and last: request counts, latency per view and status (django-prometheus).
-    "django_prometheus.middleware.PrometheusBeforeMiddleware",
+    # First, so its latency covers the whole stack: per-view request counts and latency
+    # under django-prometheus' series names (parkme.request_metrics).
+    "parkme.request_metrics.RequestMetricsMiddleware",
     "parkme.middleware.RequestIDMiddleware",
     "parkme.middleware.BadInputMiddleware",
     "parkme.middleware_db.DatabaseRequestMiddleware",
     "django.middleware.security.SecurityMiddleware",
-    "csp.middleware.CSPMiddleware",
+    # django-csp's, with the site-wide policy string built once, not per response.
+    "parkme.middleware.SitePolicyCSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
+    # Django's, with the message storage made only when a view (the admin) uses it.
+    "parkme.middleware.LazyMessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "parkme.middleware.DatabaseUnavailableMiddleware",
     # Last, as django-axes asks: it turns a locked-out admin login into its lockout page.
     "axes.middleware.AxesMiddleware",
-    "django_prometheus.middleware.PrometheusAfterMiddleware",
 ]
 
 AUTHENTICATION_BACKENDS = [
@@ -530,6 +531,9 @@ SEARCH_MAX_RADIUS_KM = 50
 # sort=price prices every facility in the radius: at most this many, nearest first.
 SEARCH_PRICE_SORT_MAX = env.int("SEARCH_PRICE_SORT_MAX", default=500)
 API_CACHE_TTL_SECONDS = env.int("API_CACHE_TTL_SECONDS", default=60)
+# Bodies of cached responses each process keeps, so a hit costs one Redis round trip
+# instead of two (parkme.api.response_cache); 0 turns the local copies off.
+API_CACHE_LOCAL_BYTES = env.int("API_CACHE_LOCAL_BYTES", default=2**20)
 
 # --- observability ------------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")
@@ -545,7 +549,8 @@ METRICS_BEARER_TOKEN = env.str("METRICS_BEARER_TOKEN", default="")
 METRICS_CELERY_QUEUES = env.list(
     "METRICS_CELERY_QUEUES", default=["celery", "notifications", "maintenance"]
 )
-# Request latency histogram buckets (seconds) of django-prometheus; 0.3 is the p95 alert line.
+# Request latency histogram buckets (seconds) of parkme.request_metrics; 0.3 is the p95
+# alert line.
 PROMETHEUS_LATENCY_BUCKETS = (
     0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.5, 0.75, 1.0, 2.5, 5.0, 10.0,
     float("inf"),

@@ -251,3 +251,26 @@ def test_search_pages_link_to_each_other(api):
     seen = [f["id"] for p in (first, second, last) for f in p["results"]]
     assert len(seen) == len(set(seen)) == 5
     assert api.get("/api/v1/facilities/", {**HELSINKI, "page_size": 500}).status_code == 400
+
+
+def test_a_process_local_copy_is_served_only_while_redis_holds_that_entry(
+    api, garage, django_capture_on_commit_callbacks
+):
+    from django.core.cache import cache
+
+    url = f"/api/v1/facilities/{garage.id}/"
+    first = api.get(url)
+    assert first["X-Cache"] == "MISS"
+    assert api.get(url)["X-Cache"] == "HIT"  # from this process's copy, checked in Redis
+    cache.clear()  # expired, evicted or flushed: the copy must not outlive the entry
+    again = api.get(url)
+    assert again["X-Cache"] == "MISS"
+    assert again.json() == first.json()
+
+    garage.name = "Renamed Garage"
+    with django_capture_on_commit_callbacks(execute=True):
+        garage.save()  # a change bumps the versions: the copy is stale as well
+    renamed = api.get(url)
+    assert renamed["X-Cache"] == "MISS"
+    assert renamed.json()["name"] == "Renamed Garage"
+    assert api.get(url)["X-Cache"] == "HIT"

@@ -366,7 +366,7 @@ def test_every_series_in_the_dashboard_and_the_alerts_is_on_a_real_scrape(client
     alert_exprs = [(rule["alert"], rule["expr"]) for rule in alert_rules()]
     assert missing(dashboard_queries()) == {}, "dashboard queries name series /metrics lacks"
     assert missing(alert_exprs) == {}, "alert rules name series /metrics lacks"
-    # The views the rules and panels leave out are named as django-prometheus labels them.
+    # The views the rules and panels leave out are named as parkme.request_metrics labels them.
     assert MONITORING_VIEWS <= views
     assert NOT_USERS in ALERTS.read_text()
     assert any(NOT_USERS in expr for _, expr in dashboard_queries())

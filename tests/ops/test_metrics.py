@@ -93,7 +93,7 @@ def test_parkme_series_show_bookings_occupancy_and_the_outbox(client, facility_a
     assert samples[("parkme_bookings_created_total", ())] == 2
     assert samples[("parkme_bookings_refused_total", (("reason", "no_availability"),))] == 1
     assert samples[("parkme_bookings_refused_total", (("reason", "other"),))] == 1
-    assert any(name.startswith("python_") for name, _ in samples)  # django-prometheus' own
+    assert any(name.startswith("python_") for name, _ in samples)  # prometheus_client's own
 
 
 def test_cache_misses_and_celery_backlog_show_up(client):
