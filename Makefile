@@ -9,7 +9,7 @@ PORT ?= 8000
 export PORT
 PYTEST_ARGS ?=
 
-.PHONY: help run test e2e lint fmt lock migrate seed services-start services-stop bench clean
+.PHONY: help run test e2e lint fmt lock migrate seed services-start services-stop bench bench-scale clean
 
 help: ## list the targets
 	@grep -E '^[a-z0-9-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*## "}; {printf "  make %-16s %s\n", $$1, $$2}'
@@ -83,8 +83,23 @@ services-start: $(VENV)/.installed-dev ## start the embedded PostgreSQL and Redi
 services-stop: $(VENV)/.installed-dev ## stop the embedded PostgreSQL and Redis
 	$(PY) -m parkme.devservices stop
 
-bench: $(VENV)/.installed-dev ## benchmark against same-run baselines (not part of make test; BENCH_SECONDS=10)
+# wrk drives the load (Debian's package, installed like .ci/run installs chromium); without
+# it (no apt-get, not root) the bench falls back to an aiohttp generator and its header says so.
+bench: $(VENV)/.installed-dev ## benchmark with wrk against same-run floors (not part of make test; BENCH_SECONDS=12)
+	@command -v wrk >/dev/null || ! command -v apt-get >/dev/null || \
+		{ echo "== installing wrk"; apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } || \
+		echo "== wrk could not be installed: falling back to aiohttp"
 	$(PY) -m parkme.devservices run -- $(PY) -m tests.load.bench
+
+BENCH_SCALE_SIZES ?= 0.2m,2m,10m
+export BENCH_SCALE_SIZES
+bench-scale: $(VENV)/.installed-dev ## cost vs data size: scenarios and sweeps at 0.2M/2M/10M bookings (not in CI; ~6 GB disk, seeded once)
+	@command -v wrk >/dev/null || ! command -v apt-get >/dev/null || \
+		{ echo "== installing wrk"; apt-get update -qq && \
+		  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq wrk; } || \
+		echo "== wrk could not be installed: falling back to aiohttp"
+	$(PY) -m parkme.devservices run -- $(PY) -m tests.load.bench_scale
 
 clean: ## remove the virtualenv and embedded data (.local/)
 	-$(PY) -m parkme.devservices stop

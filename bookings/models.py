@@ -188,6 +188,15 @@ class Booking(models.Model):
                 name="booking_active_sweep_idx",
             ),
             models.Index(fields=["driver", "-starts_at"], name="booking_driver_recent_idx"),
+            # Occupancy (roll-up, dashboard, reports) of a window [s, e): the bookings that
+            # end after s, found from s on, never by a pass over the history before it;
+            # covering, so the roll-up reads the index alone.
+            models.Index(
+                fields=["ends_at"],
+                include=["starts_at", "facility", "spot"],
+                condition=OCCUPYING,
+                name="booking_occupying_ends_idx",
+            ),
             models.Index(
                 fields=["ends_at"],
                 condition=Q(anonymized_at__isnull=True),

@@ -33,6 +33,10 @@ _OCCUPANCY_SQL = f"""
       ON b.status IN ({OCCUPYING_STATUSES_SQL}) AND b.starts_at < i.e AND b.ends_at > i.s
     JOIN facilities_spot s ON s.id = b.spot_id
     WHERE b.facility_id = ANY(%(facility_ids)s)
+      -- All the intervals' span again, as constants: the planner cannot see the bounds
+      -- inside unnest, and with these it reads booking_occupying_ends_idx from the span's
+      -- start on instead of every booking of the facilities (the whole history).
+      AND b.ends_at > %(span_start)s AND b.starts_at < %(span_end)s
     GROUP BY b.facility_id, s.zone_id, i.n
 """  # noqa: S608 - only constants are interpolated
 # An instant t is the interval [t, t + 1 µs): with half-open windows, starts_at <= t < ends_at.
@@ -76,6 +80,8 @@ def occupancy(
                 "facility_ids": ids,
                 "starts": [start for start, _ in intervals],
                 "ends": [end for _, end in intervals],
+                "span_start": min(start for start, _ in intervals),
+                "span_end": max(end for _, end in intervals),
             },
         )
         rows = cursor.fetchall()
