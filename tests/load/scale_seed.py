@@ -50,13 +50,11 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from bookings.states import ENDED_STATUSES, LIVE_STATUSES, sql_list
-from tests.load.seed import BENCH_BOARD
+from tests.load.seed import SPOTS_PER_FACILITY, catalog_and_drivers, clear
 
 CORE_FACILITIES = 200  # around Helsinki: what the scenarios search, show and book
-SPOTS_PER_FACILITY = 100  # two zones of 50
 HISTORY_YEARS = 3
 HISTORY_GAP = timedelta(days=6)  # history ends this long before the anchor
-BOOKERS = 2000
 DUE = 1000  # rows of due work per sweep, at every size
 REFRESH_AFTER = timedelta(hours=6)
 # The recent slice per core spot: k = -1 (~3 days ago), 0 (the last 24 h), 1..3 (ahead).
@@ -273,18 +271,7 @@ class _bulk_load:
 
 
 def _base(c, size: Size) -> None:
-    c.execute(
-        "TRUNCATE bookings_notification, bookings_bookingevent, bookings_gateevent, "
-        "bookings_booking, vehicles_vehicle, facilities_spot, facilities_zone, "
-        "facilities_rateband, facilities_rateversion, facilities_rateplan, "
-        "facilities_facility, parkme_membership, parkme_operator "
-        "RESTART IDENTITY CASCADE"
-    )
-    c.execute("DELETE FROM parkme_user WHERE email LIKE 'bench-%%'")
-    c.execute(
-        "INSERT INTO parkme_operator (name, slug, created_at) "
-        "VALUES ('Scale Bench Operator', 'bench', now())"
-    )
+    clear(c, operator="Scale Bench Operator")
     # Core facilities exactly where tests/load/seed.py puts them; the rest 150+ km north.
     c.execute(
         """
@@ -302,81 +289,7 @@ def _base(c, size: Size) -> None:
         """,
         {"n": size.facilities, "core": size.core},
     )
-    c.execute(
-        """
-        INSERT INTO facilities_rateversion
-            (facility_id, label, valid_from, currency, vat_percent, grace_minutes,
-             daily_max, minimum_charge, cancel_free_hours, compiled, created_at)
-        SELECT id, 'Bench board', '2000-01-01T00:00:00Z', 'EUR', 25.5, 15, 25.00, 0, 0,
-               %(compiled)s::jsonb, now()
-        FROM facilities_facility ORDER BY id
-        """,
-        {"compiled": json.dumps(BENCH_BOARD)},
-    )
-    c.execute(
-        """
-        INSERT INTO facilities_rateband
-            (version_id, weekday, starts, ends, unit_minutes, unit_price, label)
-        SELECT v.id, (b->>'weekday')::int, (b->>'starts')::time, (b->>'ends')::time,
-               (b->>'unit_minutes')::int, (b->>'unit_price')::numeric, b->>'label'
-        FROM facilities_rateversion v, jsonb_array_elements(v.compiled->'bands') b
-        """
-    )
-    c.execute(
-        """
-        INSERT INTO facilities_zone (facility_id, name, level)
-        SELECT f.id, 'P' || z, -z FROM facilities_facility f, generate_series(1, 2) z
-        ORDER BY f.id, z
-        """
-    )
-    c.execute(
-        """
-        INSERT INTO facilities_spot (zone_id, facility_id, code, kind, status, is_active)
-        SELECT z.id, z.facility_id, z.name || '-' || lpad(s::text, 3, '0'),
-               (ARRAY['standard','standard','standard','standard','standard','standard',
-                      'compact','ev','accessible','motorcycle'])[1 + s %% 10],
-               CASE WHEN s %% 50 = 0 THEN 'maintenance' ELSE 'available' END, true
-        FROM facilities_zone z, generate_series(1, %(per_zone)s) s ORDER BY z.id, s
-        """,
-        {"per_zone": SPOTS_PER_FACILITY // 2},
-    )
-    # Historical drivers: one vehicle per spot, so no vehicle ever overlaps itself.
-    c.execute(
-        """
-        INSERT INTO parkme_user (password, email, full_name, is_active, is_staff,
-                                 is_superuser, date_joined)
-        SELECT '!', 'bench-history-' || i || '@bench.test', '', true, false, false, now()
-        FROM generate_series(1, 2000) i
-        """
-    )
-    c.execute(
-        """
-        INSERT INTO vehicles_vehicle (owner_id, plate, plate_normalized, kind, is_ev,
-                                      is_active, created_at)
-        SELECT u.id, 'H-' || s.id, 'H' || s.id, 'car', false, true, now()
-        FROM facilities_spot s
-        JOIN parkme_user u ON u.email = 'bench-history-' || (1 + s.id % 2000) || '@bench.test'
-        ORDER BY s.id
-        """
-    )
-    # Drivers who book during the benchmark (tests.load.seed.bookers finds them).
-    c.execute(
-        """
-        INSERT INTO parkme_user (password, email, full_name, is_active, is_staff,
-                                 is_superuser, date_joined)
-        SELECT '!', 'bench-booker-' || i || '@bench.test', '', true, false, false, now()
-        FROM generate_series(1, %(n)s) i
-        """,
-        {"n": BOOKERS},
-    )
-    c.execute(
-        """
-        INSERT INTO vehicles_vehicle (owner_id, plate, plate_normalized, kind, is_ev,
-                                      is_active, created_at)
-        SELECT id, 'BK-' || id, 'BK' || id, 'car', false, true, now()
-        FROM parkme_user WHERE email LIKE 'bench-booker-%%'
-        """
-    )
+    catalog_and_drivers(c)
 
 
 _INSERT = """

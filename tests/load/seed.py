@@ -63,22 +63,109 @@ def dataset_ready() -> bool:
         return c.fetchone()[0] >= FACILITIES * SPOTS_PER_FACILITY * BOOKINGS_PER_SPOT
 
 
+def clear(c, *, operator: str) -> None:
+    """Empty the bench tables and create the bench operator (slug ``bench``)."""
+    c.execute(
+        "TRUNCATE bookings_notification, bookings_bookingevent, bookings_gateevent, "
+        "bookings_booking, vehicles_vehicle, facilities_spot, facilities_zone, "
+        "facilities_rateband, facilities_rateversion, facilities_rateplan, "
+        "facilities_facility, parkme_membership, parkme_operator "
+        "RESTART IDENTITY CASCADE"
+    )
+    c.execute("DELETE FROM parkme_user WHERE email LIKE 'bench-%%'")
+    c.execute(
+        "INSERT INTO parkme_operator (name, slug, created_at) VALUES (%s, 'bench', now())",
+        [operator],
+    )
+
+
+def catalog_and_drivers(c) -> None:
+    """For every facility already inserted: the bench rate board, two zones of spots, the
+    historical drivers (one car per spot) and the drivers who book during the benchmark.
+    Inserted in id order, so the same facilities get the same ids on every seed."""
+    # A weekday day/evening board with a daily maximum, as operators post them.
+    c.execute(
+        """
+        INSERT INTO facilities_rateversion
+            (facility_id, label, valid_from, currency, vat_percent, grace_minutes,
+             daily_max, minimum_charge, cancel_free_hours, compiled, created_at)
+        SELECT id, 'Bench board', '2000-01-01T00:00:00Z', 'EUR', 25.5, 15, 25.00, 0, 0,
+               %(compiled)s::jsonb, now()
+        FROM facilities_facility ORDER BY id
+        """,
+        {"compiled": json.dumps(BENCH_BOARD)},
+    )
+    c.execute(
+        """
+        INSERT INTO facilities_rateband
+            (version_id, weekday, starts, ends, unit_minutes, unit_price, label)
+        SELECT v.id, (b->>'weekday')::int, (b->>'starts')::time, (b->>'ends')::time,
+               (b->>'unit_minutes')::int, (b->>'unit_price')::numeric, b->>'label'
+        FROM facilities_rateversion v, jsonb_array_elements(v.compiled->'bands') b
+        """
+    )
+    c.execute(
+        """
+        INSERT INTO facilities_zone (facility_id, name, level)
+        SELECT f.id, 'P' || z, -z FROM facilities_facility f, generate_series(1, 2) z
+        ORDER BY f.id, z
+        """
+    )
+    c.execute(
+        """
+        INSERT INTO facilities_spot (zone_id, facility_id, code, kind, status, is_active)
+        SELECT z.id, z.facility_id, z.name || '-' || lpad(s::text, 3, '0'),
+               (ARRAY['standard','standard','standard','standard','standard','standard',
+                      'compact','ev','accessible','motorcycle'])[1 + s %% 10],
+               CASE WHEN s %% 50 = 0 THEN 'maintenance' ELSE 'available' END, true
+        FROM facilities_zone z, generate_series(1, %(per_zone)s) s ORDER BY z.id, s
+        """,
+        {"per_zone": SPOTS_PER_FACILITY // 2},
+    )
+    # Historical drivers: one vehicle per spot so no vehicle ever overlaps itself.
+    c.execute(
+        """
+        INSERT INTO parkme_user (password, email, full_name, is_active, is_staff,
+                                 is_superuser, date_joined)
+        SELECT '!', 'bench-history-' || i || '@bench.test', '', true, false, false, now()
+        FROM generate_series(1, 2000) i
+        """
+    )
+    c.execute(
+        """
+        INSERT INTO vehicles_vehicle (owner_id, plate, plate_normalized, kind, is_ev,
+                                      is_active, created_at)
+        SELECT u.id, 'H-' || s.id, 'H' || s.id, 'car', false, true, now()
+        FROM facilities_spot s
+        JOIN parkme_user u ON u.email = 'bench-history-' || (1 + s.id % 2000) || '@bench.test'
+        ORDER BY s.id
+        """
+    )
+    # Drivers who book during the benchmark: one car each, no bookings yet.
+    c.execute(
+        """
+        INSERT INTO parkme_user (password, email, full_name, is_active, is_staff,
+                                 is_superuser, date_joined)
+        SELECT '!', 'bench-booker-' || i || '@bench.test', '', true, false, false, now()
+        FROM generate_series(1, %(n)s) i
+        """,
+        {"n": BOOKERS},
+    )
+    c.execute(
+        """
+        INSERT INTO vehicles_vehicle (owner_id, plate, plate_normalized, kind, is_ev,
+                                      is_active, created_at)
+        SELECT id, 'BK-' || id, 'BK' || id, 'car', false, true, now()
+        FROM parkme_user WHERE email LIKE 'bench-booker-%%'
+        """
+    )
+
+
 @transaction.atomic
 def seed() -> None:
     with connection.cursor() as c:
         c.execute("SET LOCAL statement_timeout = 0")
-        c.execute(
-            "TRUNCATE bookings_notification, bookings_bookingevent, bookings_gateevent, "
-            "bookings_booking, vehicles_vehicle, facilities_spot, facilities_zone, "
-            "facilities_rateband, facilities_rateversion, facilities_rateplan, "
-            "facilities_facility, parkme_membership, parkme_operator "
-            "RESTART IDENTITY CASCADE"
-        )
-        c.execute("DELETE FROM parkme_user WHERE email LIKE 'bench-%%'")
-        c.execute(
-            "INSERT INTO parkme_operator (name, slug, created_at) VALUES (%s, 'bench', now())",
-            [MARKER],
-        )
+        clear(c, operator=MARKER)
         # Facilities spread over ~15 km around central Helsinki.
         c.execute(
             """
@@ -94,62 +181,7 @@ def seed() -> None:
             """,
             {"n": FACILITIES},
         )
-        # A weekday day/evening board with a daily maximum, as operators post them.
-        c.execute(
-            """
-            INSERT INTO facilities_rateversion
-                (facility_id, label, valid_from, currency, vat_percent, grace_minutes,
-                 daily_max, minimum_charge, cancel_free_hours, compiled, created_at)
-            SELECT id, 'Bench board', '2000-01-01T00:00:00Z', 'EUR', 25.5, 15, 25.00, 0, 0,
-                   %(compiled)s::jsonb, now()
-            FROM facilities_facility
-            """,
-            {"compiled": json.dumps(BENCH_BOARD)},
-        )
-        c.execute(
-            """
-            INSERT INTO facilities_rateband
-                (version_id, weekday, starts, ends, unit_minutes, unit_price, label)
-            SELECT v.id, (b->>'weekday')::int, (b->>'starts')::time, (b->>'ends')::time,
-                   (b->>'unit_minutes')::int, (b->>'unit_price')::numeric, b->>'label'
-            FROM facilities_rateversion v, jsonb_array_elements(v.compiled->'bands') b
-            """
-        )
-        c.execute(
-            """
-            INSERT INTO facilities_zone (facility_id, name, level)
-            SELECT f.id, 'P' || z, -z FROM facilities_facility f, generate_series(1, 2) z
-            """
-        )
-        c.execute(
-            """
-            INSERT INTO facilities_spot (zone_id, facility_id, code, kind, status, is_active)
-            SELECT z.id, z.facility_id, z.name || '-' || lpad(s::text, 3, '0'),
-                   (ARRAY['standard','standard','standard','standard','standard','standard',
-                          'compact','ev','accessible','motorcycle'])[1 + s %% 10],
-                   CASE WHEN s %% 50 = 0 THEN 'maintenance' ELSE 'available' END, true
-            FROM facilities_zone z, generate_series(1, %(per_zone)s) s
-            """,
-            {"per_zone": SPOTS_PER_FACILITY // 2},
-        )
-        # Historical drivers: one vehicle per spot so no vehicle ever overlaps itself.
-        c.execute(
-            """
-            INSERT INTO parkme_user (password, email, full_name, is_active, is_staff,
-                                     is_superuser, date_joined)
-            SELECT '!', 'bench-history-' || i || '@bench.test', '', true, false, false, now()
-            FROM generate_series(1, 2000) i
-            """
-        )
-        c.execute(
-            """
-            INSERT INTO vehicles_vehicle (owner_id, plate, plate_normalized, kind, is_ev,
-                                          is_active, created_at)
-            SELECT u.id, 'H-' || s.id, 'H' || s.id, 'car', false, true, now()
-            FROM facilities_spot s
-            JOIN parkme_user u ON u.email = 'bench-history-' || (1 + s.id % 2000) || '@bench.test'
-            """
-        )
+        catalog_and_drivers(c)
         # Ten bookings per spot, one every three days across 30 days (-15 .. +15), 2-6 h
         # long, staggered through the day; past ones completed, future ones confirmed.
         c.execute(
@@ -177,24 +209,6 @@ def seed() -> None:
                 "past_status": BookingStatus.COMPLETED.value,
                 "future_status": BookingStatus.CONFIRMED.value,
             },
-        )
-        # Drivers who book during the benchmark: one car each, no bookings yet.
-        c.execute(
-            """
-            INSERT INTO parkme_user (password, email, full_name, is_active, is_staff,
-                                     is_superuser, date_joined)
-            SELECT '!', 'bench-booker-' || i || '@bench.test', '', true, false, false, now()
-            FROM generate_series(1, %(n)s) i
-            """,
-            {"n": BOOKERS},
-        )
-        c.execute(
-            """
-            INSERT INTO vehicles_vehicle (owner_id, plate, plate_normalized, kind, is_ev,
-                                          is_active, created_at)
-            SELECT id, 'BK-' || id, 'BK' || id, 'car', false, true, now()
-            FROM parkme_user WHERE email LIKE 'bench-booker-%%'
-            """
         )
     with connection.cursor() as c:
         c.execute("ANALYZE")
