@@ -213,28 +213,15 @@ def _notifications_sent(booking: Booking, at: datetime) -> None:
     )
 
 
-def _arrive(booking: Booking, plate: str, at: datetime, gate: User | None) -> None:
+def _pass(booking: Booking, plate: str, at: datetime, gate: User | None, direction: str) -> None:
+    """The car enters or leaves: through the gate device when the facility has one, else
+    the driver checks in or out in the app."""
     if gate is not None:
         gate_event_process(
-            device=gate,
-            facility=booking.facility,
-            plate=plate,
-            direction=GateDirection.ENTRY,
-            now=at,
+            device=gate, facility=booking.facility, plate=plate, direction=direction, now=at
         )
-    else:
+    elif direction == GateDirection.ENTRY:
         booking_check_in(booking=booking, actor=booking.driver, now=at)
-
-
-def _leave(booking: Booking, plate: str, at: datetime, gate: User | None) -> None:
-    if gate is not None:
-        gate_event_process(
-            device=gate,
-            facility=booking.facility,
-            plate=plate,
-            direction=GateDirection.EXIT,
-            now=at,
-        )
     else:
         booking_check_out(booking=booking, actor=booking.driver, now=at)
 
@@ -267,10 +254,10 @@ def _play(
     )
     _notifications_sent(booking, booked_at)
     if planned.shape in (DONE, PARKED):
-        _arrive(booking, vehicle.plate, starts_at + timedelta(minutes=5), gate)
+        _pass(booking, vehicle.plate, starts_at + timedelta(minutes=5), gate, GateDirection.ENTRY)
     if planned.shape == DONE:
         left_at = ends_at + timedelta(minutes=planned.overstay_minutes or -10)
-        _leave(booking, vehicle.plate, left_at, gate)
+        _pass(booking, vehicle.plate, left_at, gate, GateDirection.EXIT)
     elif planned.shape == CANCELLED:
         cancelled_at = min(starts_at - timedelta(hours=3), anchor - timedelta(minutes=30))
         booking_cancel(booking=booking, actor=driver, reason="Plans changed", now=cancelled_at)
