@@ -274,10 +274,6 @@ def _pool_section() -> dict[str, Any]:
     return {"this_process": pool_stats(), "processes": pool_processes()}
 
 
-def _workers_section() -> dict[str, Any]:
-    return celery_workers()
-
-
 def _backups_section() -> dict[str, Any]:
     from parkme.backup_jobs import backup_summary
 
@@ -287,7 +283,7 @@ def _backups_section() -> dict[str, Any]:
 STATS_SECTIONS: dict[str, Section] = {
     "pool": _pool_section,
     "queues": queue_lengths,
-    "workers": _workers_section,
+    "workers": celery_workers,
     "beat": beat_heartbeat,
     "cache": response_cache_stats,
     "http": http_totals,

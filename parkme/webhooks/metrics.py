@@ -1,18 +1,13 @@
-"""The webhook backlog as Prometheus series and as a `/monitoring/stats/` section (added to
-parkme.metrics and parkme.monitoring when the app starts)."""
+"""The webhook backlog as Prometheus series (added to parkme.metrics when the app starts;
+`/monitoring/stats/` shows selectors.delivery_backlog itself)."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import Any
 
 from prometheus_client.core import GaugeMetricFamily, Metric
 
 from parkme.webhooks.selectors import delivery_backlog
-
-
-def webhook_backlog() -> dict[str, Any]:
-    return delivery_backlog()
 
 
 def backlog_gauges() -> Iterator[Metric]:
