@@ -9,7 +9,7 @@ a booking: a failing Redis only means cache misses.
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from django.core.cache import cache
 from django.db import transaction
@@ -92,21 +92,29 @@ def versions_and_count_hit(facility_ids: Iterable[int]) -> dict[int, int] | None
 
 
 def versions_stamp_and_count_hit(
-    facility_ids: Iterable[int], stamp_key: str
-) -> tuple[dict[int, int], int | None] | None:
+    facility_ids: Iterable[int],
+    stamp_key: str,
+    counters: Sequence[tuple[str, int]] = (),
+) -> tuple[dict[int, int], int | None, list[int]] | None:
     """Current versions and the raw integer at ``stamp_key`` (already a full Redis key; None
-    when missing), with the hit counted: one round trip. None when Redis cannot answer."""
+    when missing), with the hit counted: one round trip. ``counters`` (full key, seconds)
+    are incremented (and set to expire) in the same round trip, their new values returned
+    third. None when Redis cannot answer."""
     ids = list(facility_ids)
     try:
         pipe = get_redis_connection("default", write=False).pipeline(transaction=False)
+        for key, seconds in counters:
+            pipe.incr(key)
+            pipe.expire(key, seconds)
         pipe.get(stamp_key)
         pipe.mget([cache.make_key(_key(i)) for i in ids])
         pipe.incr(cache.make_key(HITS_KEY))
-        stamp, raw, _ = pipe.execute()
+        *counted, stamp, raw, _ = pipe.execute()
     except Exception:  # noqa: BLE001 - a failing Redis is a cache miss, never an error
         return None
     current = {i: int(v) if v is not None else 0 for i, v in zip(ids, raw, strict=True)}
-    return current, int(stamp) if stamp is not None else None
+    counts = [int(n) for n in counted[::2]]
+    return current, int(stamp) if stamp is not None else None, counts
 
 
 def uncount_hit() -> None:

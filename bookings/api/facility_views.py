@@ -6,7 +6,7 @@ bookings (bookings.availability); facilities know nothing of bookings.
 
 from __future__ import annotations
 
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
 from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
@@ -27,7 +27,7 @@ from parkme.api import response_cache
 from parkme.api.pagination import page_envelope
 from parkme.api.response_cache import cache_key, cached_json
 from parkme.api.schema import PUBLIC, VALIDATION, api_operation, paginated
-from parkme.api.views import ApiView
+from parkme.api.views import CachedReadView
 
 
 def _window_data(window: Window) -> dict[str, str]:
@@ -38,16 +38,20 @@ def _bypass(request: Request) -> bool:
     return request.headers.get("Cache-Control", "") == "no-cache"
 
 
-def _search_cache_key(request: Request) -> str:
-    """Keyed by the raw query, so a hit skips even parsing; the default window (the next
-    hour) moves every minute, so the minute is part of the key when no window is given.
-    The page's next/previous links are absolute URLs: the origin they were built from
-    (scheme and Host) is part of the key, so one caller's Host never reaches another."""
-    items = sorted((k, v) for k, values in request.GET.lists() for v in values)
+def _query_cache_key(kind: str, request: HttpRequest | Request, **path: object) -> str:
+    """Keyed by the raw query (and the path's arguments), so a hit skips even parsing; the
+    default window (the next hour) moves every minute, so the minute is part of the key
+    when no window is given. Search pages link to each other with absolute URLs: the
+    origin they were built from (scheme and Host) is part of the key, so one caller's Host
+    never reaches another."""
+    items: list[tuple[str, object]] = sorted(
+        (k, v) for k, values in request.GET.lists() for v in values
+    )
     items.append(("@origin", request.build_absolute_uri("/")))
+    items.extend((f"@{name}", value) for name, value in sorted(path.items()))
     if "starts_at" not in request.GET:
         items.append(("@minute", default_window().starts_at.isoformat()))
-    return cache_key("search", items)
+    return cache_key(kind, items)
 
 
 _CACHE_CONTROL = OpenApiParameter(
@@ -71,8 +75,11 @@ _FACILITY = {
 _WINDOW = {"starts_at": "2026-05-01T06:00:00+00:00", "ends_at": "2026-05-01T09:00:00+00:00"}
 
 
-class FacilitySearchView(ApiView):
+class FacilitySearchView(CachedReadView):
     permission_classes = [AllowAny]
+
+    def cache_key_for(self, request: HttpRequest, **kwargs) -> str:
+        return _query_cache_key("search", request)
 
     @api_operation(
         operation_id="facilities_search",
@@ -144,7 +151,7 @@ class FacilitySearchView(ApiView):
     )
     def get(self, request: Request) -> HttpResponse:
         bypass = _bypass(request)
-        key = _search_cache_key(request)
+        key = self.cache_key_for(request)
         if not bypass:
             hit = response_cache.lookup(key)
             if hit is not None:
@@ -180,8 +187,11 @@ class FacilitySearchView(ApiView):
         return response_cache.store(key, data, versions, bypass=bypass)
 
 
-class FacilityDetailView(ApiView):
+class FacilityDetailView(CachedReadView):
     permission_classes = [AllowAny]
+
+    def cache_key_for(self, request: HttpRequest, **kwargs) -> str:
+        return _query_cache_key("detail", request, id=kwargs["facility_id"])
 
     @api_operation(
         operation_id="facilities_detail",
@@ -233,7 +243,7 @@ class FacilityDetailView(ApiView):
         query.is_valid(raise_exception=True)
         window = query.window()
         return cached_json(
-            key=cache_key("detail", {"id": facility_id, **_window_data(window)}),
+            key=self.cache_key_for(request, facility_id=facility_id),
             facility_ids=lambda: [facility_id],
             build=lambda: (
                 FacilityDetailOutput(

@@ -21,7 +21,8 @@ import json
 import secrets
 import threading
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
@@ -70,6 +71,11 @@ class _LocalCopies:
         with self._lock:
             self._pop(key)
 
+    def clear(self) -> None:
+        with self._lock:
+            self._entries.clear()
+            self._bytes = 0
+
     def _pop(self, key: str) -> None:
         old = self._entries.pop(key, None)
         if old is not None:
@@ -83,33 +89,40 @@ def _current(versions: dict[str, int], current: dict[int, int]) -> bool:
     return all(current[int(i)] == v for i, v in versions.items())
 
 
-def _local_hit(key: str) -> bool | HttpResponse:
-    """The local copy's response when Redis still holds that entry, current; False when
-    this process has no copy or it did not hold (the hit it counted is undone); True when
-    Redis cannot answer."""
+class CopyCheck(NamedTuple):
+    response: HttpResponse | None  # this process's copy, current: a hit (counted)
+    held: bool  # this process held a copy of the entry
+    counts: list[int] | None  # the counters' new values; None when Redis did not answer
+
+
+def check_copy(key: str, counters: Sequence[tuple[str, int]] = ()) -> CopyCheck:
+    """Serve this process's copy of ``key`` when Redis still holds that very entry and its
+    versions are current; ``counters`` (full key, expiry seconds) are incremented in the
+    same round trip. Without a copy nothing is asked of Redis. A copy that did not hold is
+    dropped and the hit it counted undone."""
     copy = local_copies.get(key)
     if copy is None:
-        return False
+        return CopyCheck(None, held=False, counts=None)
     body, versions, stamp = copy
     answer = cache_versions.versions_stamp_and_count_hit(
-        [int(i) for i in versions], cache.make_key(_stamp_key(key))
+        [int(i) for i in versions], cache.make_key(_stamp_key(key)), counters
     )
     if answer is None:
-        return True
-    current, redis_stamp = answer
+        return CopyCheck(None, held=True, counts=None)
+    current, redis_stamp, counts = answer
     if redis_stamp == stamp and _current(versions, current):
-        return _response(body, "HIT")
+        return CopyCheck(_response(body, "HIT"), held=True, counts=counts)
     local_copies.drop(key)
     cache_versions.uncount_hit()
-    return False
+    return CopyCheck(None, held=True, counts=counts)
 
 
 def lookup(key: str) -> HttpResponse | None:
     """The cached response when it is still current (counted as hit or miss)."""
-    local = _local_hit(key)
-    if isinstance(local, HttpResponse):
-        return local
-    if local is True:  # Redis did not answer: a miss, as below
+    local = check_copy(key)
+    if local.response is not None:
+        return local.response
+    if local.held and local.counts is None:  # Redis did not answer: a miss, as below
         cache_versions.count_miss()
         return None
     entry = cache.get(key)

@@ -1,5 +1,6 @@
 """Redis-backed throttles shared by every worker: one fixed-window counter per scope and
-client, one round trip (INCR + EXPIRE pipelined) per throttle per request.
+client, and one round trip per request for all of a view's throttles (their INCR + EXPIRE
+pipelined together, see ``ApiView.check_throttles``).
 
 DRF's stock throttles keep a list of every request time and rewrite it on each request,
 which costs two round trips and grows with the rate (a gate allowed 3,600/minute would
@@ -15,8 +16,10 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Sequence
 
 from django.core.cache import caches
+from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
@@ -45,33 +48,88 @@ class WindowThrottle(BaseThrottle):
         """Who is counted; None means this throttle does not apply to the request."""
         raise NotImplementedError
 
-    def allow_request(self, request, view) -> bool:
+    def counter_key(self, request, now: float) -> str | None:
+        """The Redis key (prefixed) of this request's counter in the current window; None
+        when this throttle does not apply to the request."""
         ident = self.ident_for(request)
         if ident is None:
-            return True
-        now = time.time()
+            return None
         window = int(now // self.duration)
-        cache = caches["throttle"]
-        key = cache.make_key(f"throttle:{self.scope}:{ident}:{window}")
-        try:
-            pipe = cache.client.get_client(write=True).pipeline(transaction=False)
-            pipe.incr(key)
-            pipe.expire(key, self.duration + 1)
-            count, _ = pipe.execute()
-        except (RedisError, OSError) as exc:
-            logger.warning(
-                "throttle %s failing open: rate-limit store unavailable (%s)",
-                self.scope,
-                type(exc).__name__,
-            )
-            return True
+        return caches["throttle"].make_key(f"throttle:{self.scope}:{ident}:{window}")
+
+    def allows(self, count: int, now: float) -> bool:
+        """Whether the request that brought the counter to ``count`` is let through."""
         if count <= self.num_requests:
             return True
-        self._wait = (window + 1) * self.duration - now
+        self._wait = (int(now // self.duration) + 1) * self.duration - now
         return False
+
+    def allow_request(self, request, view) -> bool:
+        return not throttle_waits(request, [self])
 
     def wait(self) -> float | None:
         return self._wait
+
+
+# Counts a request already added (by the cached-read fast path, parkme.api.views) before it
+# fell through to the full request cycle: {counter key: count}. Set on the HttpRequest.
+PRECOUNTED = "parkme_throttle_counts"
+
+
+def throttle_waits(request, throttles: Sequence[WindowThrottle]) -> list[float]:
+    """Count the request against every throttle that applies, in one round trip, and
+    return the waits of those that refuse it (empty: allowed). A dead Redis lets it
+    through (fail open) with a warning."""
+    now = time.time()
+    keyed = [(t, t.counter_key(request, now)) for t in throttles]
+    keyed = [(t, key) for t, key in keyed if key is not None]
+    if not keyed:
+        return []
+    precounted: dict[str, int] = getattr(request, PRECOUNTED, None) or {}
+    todo = [(key, t.duration) for t, key in keyed if key not in precounted]
+    counts = dict(precounted)
+    if todo:
+        try:
+            pipe = caches["throttle"].client.get_client(write=True).pipeline(transaction=False)
+            for key, duration in todo:
+                pipe.incr(key)
+                pipe.expire(key, duration + 1)
+            replies = pipe.execute()
+            counts.update(zip([k for k, _ in todo], replies[::2], strict=True))
+        except (RedisError, OSError) as exc:
+            logger.warning(
+                "throttles %s failing open: rate-limit store unavailable (%s)",
+                ",".join(t.scope for t, _ in keyed),
+                type(exc).__name__,
+            )
+            return []
+    return [t.wait() or 0.0 for t, key in keyed if not t.allows(counts[key], now)]
+
+
+def anonymous_counters(
+    request: HttpRequest, throttles: Sequence[BaseThrottle], now: float
+) -> list[tuple[WindowThrottle, str]] | None:
+    """(throttle, counter key) of every throttle that counts this request as an anonymous
+    caller's; None when one of them is not a window throttle (it cannot be pipelined)."""
+    anonymous = _Anonymous(request)
+    counters = []
+    for throttle in throttles:
+        if not isinstance(throttle, WindowThrottle):
+            return None
+        key = throttle.counter_key(anonymous, now)
+        if key is not None:
+            counters.append((throttle, key))
+    return counters
+
+
+class _Anonymous:
+    """A plain HttpRequest seen as DRF sees a request without credentials."""
+
+    user = None
+
+    def __init__(self, request: HttpRequest) -> None:
+        self.META = request.META
+        self.headers = request.headers
 
 
 class AnonThrottle(WindowThrottle):
