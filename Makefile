@@ -42,7 +42,7 @@ e2e: $(VENV)/.installed-dev ## run only the browser tests (needs /usr/bin/chromi
 MYPY_FILES = $(sort $(wildcard \
 	$(foreach app,parkme facilities vehicles bookings,$(app)/services.py $(app)/selectors.py) \
 	parkme/errors.py parkme/tenancy.py \
-	parkme/db.py parkme/cache_versions.py parkme/monitoring.py parkme/checks.py parkme/backup_jobs.py parkme/request_metrics.py \
+	parkme/db.py parkme/cache_versions.py parkme/redis_roundtrip.py parkme/api/throttles.py parkme/api/response_cache.py parkme/api/views.py parkme/api/authentication.py parkme/monitoring.py parkme/checks.py parkme/backup_jobs.py parkme/request_metrics.py \
 	bookings/states.py bookings/transitions.py bookings/sweeps.py bookings/gate.py \
 	bookings/availability.py bookings/occupancy.py bookings/dashboard.py bookings/reports.py \
 	bookings/metrics.py bookings/outbox.py bookings/allocations.py bookings/permit_hours.py \

@@ -15,6 +15,8 @@ from django.core.cache import cache
 from django.db import transaction
 from django_redis import get_redis_connection
 
+from parkme.redis_roundtrip import roundtrip
+
 logger = logging.getLogger(__name__)
 
 # The facility catalogue (which facilities exist, where, active or not) is version 0.
@@ -101,17 +103,18 @@ def versions_stamp_and_count_hit(
     are incremented (and set to expire) in the same round trip, their new values returned
     third. None when Redis cannot answer."""
     ids = list(facility_ids)
+    commands: list[tuple] = []
+    for key, seconds in counters:
+        commands += [("INCR", key), ("EXPIRE", key, seconds)]
+    commands += [("GET", stamp_key), ("INCR", cache.make_key(HITS_KEY))]
+    if ids:
+        commands.append(("MGET", *[cache.make_key(_key(i)) for i in ids]))
     try:
-        pipe = get_redis_connection("default", write=False).pipeline(transaction=False)
-        for key, seconds in counters:
-            pipe.incr(key)
-            pipe.expire(key, seconds)
-        pipe.get(stamp_key)
-        pipe.mget([cache.make_key(_key(i)) for i in ids])
-        pipe.incr(cache.make_key(HITS_KEY))
-        *counted, stamp, raw, _ = pipe.execute()
+        replies = roundtrip(commands)
     except Exception:  # noqa: BLE001 - a failing Redis is a cache miss, never an error
         return None
+    raw = replies.pop() if ids else []
+    *counted, stamp, _ = replies
     current = {i: int(v) if v is not None else 0 for i, v in zip(ids, raw, strict=True)}
     counts = [int(n) for n in counted[::2]]
     return current, int(stamp) if stamp is not None else None, counts

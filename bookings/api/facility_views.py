@@ -38,16 +38,19 @@ def _bypass(request: Request) -> bool:
     return request.headers.get("Cache-Control", "") == "no-cache"
 
 
-def _query_cache_key(kind: str, request: HttpRequest | Request, **path: object) -> str:
+def _query_cache_key(
+    kind: str, request: HttpRequest | Request, *, origin: bool = False, **path: object
+) -> str:
     """Keyed by the raw query (and the path's arguments), so a hit skips even parsing; the
     default window (the next hour) moves every minute, so the minute is part of the key
-    when no window is given. Search pages link to each other with absolute URLs: the
-    origin they were built from (scheme and Host) is part of the key, so one caller's Host
+    when no window is given. With ``origin`` (answers holding absolute URLs, like the
+    search's page links) the scheme and Host are part of the key, so one caller's Host
     never reaches another."""
     items: list[tuple[str, object]] = sorted(
         (k, v) for k, values in request.GET.lists() for v in values
     )
-    items.append(("@origin", request.build_absolute_uri("/")))
+    if origin:
+        items.append(("@origin", request.build_absolute_uri("/")))
     items.extend((f"@{name}", value) for name, value in sorted(path.items()))
     if "starts_at" not in request.GET:
         items.append(("@minute", default_window().starts_at.isoformat()))
@@ -79,7 +82,7 @@ class FacilitySearchView(CachedReadView):
     permission_classes = [AllowAny]
 
     def cache_key_for(self, request: HttpRequest, **kwargs) -> str:
-        return _query_cache_key("search", request)
+        return _query_cache_key("search", request, origin=True)
 
     @api_operation(
         operation_id="facilities_search",

@@ -533,7 +533,7 @@ SEARCH_PRICE_SORT_MAX = env.int("SEARCH_PRICE_SORT_MAX", default=500)
 API_CACHE_TTL_SECONDS = env.int("API_CACHE_TTL_SECONDS", default=60)
 # Bodies of cached responses each process keeps, so a hit costs one Redis round trip
 # instead of two (parkme.api.response_cache); 0 turns the local copies off.
-API_CACHE_LOCAL_BYTES = env.int("API_CACHE_LOCAL_BYTES", default=2**20)
+API_CACHE_LOCAL_BYTES = env.int("API_CACHE_LOCAL_BYTES", default=4 * 2**20)
 
 # --- observability ------------------------------------------------------------------------
 SENTRY_DSN = env.str("SENTRY_DSN", default="")

@@ -34,7 +34,7 @@ def _user_query() -> tuple[str, tuple, list[str]]:
     return sql, tuple(params[:-1]), [f.attname for f in User._meta.concrete_fields]
 
 
-def token_user(user_id: object) -> User | None:
+def token_user(user_id: int | str) -> User | None:
     """The user with this id, annotated with ``is_device_account``; None if there is none."""
     sql, params, attnames = _user_query()
     alias = router.db_for_read(User)
@@ -56,7 +56,9 @@ class ParkMeJWTAuthentication(JWTAuthentication):
         try:
             user_id = validated_token[api_settings.USER_ID_CLAIM]
         except KeyError as exc:
-            raise InvalidToken(_("Token contained no recognizable user identification")) from exc
+            raise InvalidToken(
+                str(_("Token contained no recognizable user identification"))
+            ) from exc
         user = token_user(user_id)
         if user is None:
             raise AuthenticationFailed(_("User not found"), code="user_not_found")

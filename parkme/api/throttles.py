@@ -7,9 +7,10 @@ which costs two round trips and grows with the rate (a gate allowed 3,600/minute
 rewrite 3,600 timestamps per request). A fixed window may let a client burst up to twice
 the rate across a window boundary; for abuse protection that is an acceptable trade.
 
-The counters use the "throttle" cache alias, which raises on Redis errors instead of
-swallowing them, so a dead Redis lets requests through (fail open) with a warning in the
-log rather than silently disabling the limits or failing the request.
+The counters' keys are the "throttle" cache alias's; they are counted through
+``parkme.redis_roundtrip``, which raises on Redis errors instead of swallowing them, so a
+dead Redis lets requests through (fail open) with a warning in the log rather than
+silently disabling the limits or failing the request.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from django.http import HttpRequest
 from redis.exceptions import RedisError
 from rest_framework.settings import api_settings
 from rest_framework.throttling import BaseThrottle
+
+from parkme.redis_roundtrip import roundtrip
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +43,7 @@ class WindowThrottle(BaseThrottle):
 
     def __init__(self) -> None:
         self.num_requests, self.duration = parse_rate(
-            api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+            str(api_settings.DEFAULT_THROTTLE_RATES[self.scope])
         )
         self._wait: float | None = None
 
@@ -81,8 +84,7 @@ def throttle_waits(request, throttles: Sequence[WindowThrottle]) -> list[float]:
     return the waits of those that refuse it (empty: allowed). A dead Redis lets it
     through (fail open) with a warning."""
     now = time.time()
-    keyed = [(t, t.counter_key(request, now)) for t in throttles]
-    keyed = [(t, key) for t, key in keyed if key is not None]
+    keyed = [(t, key) for t in throttles if (key := t.counter_key(request, now)) is not None]
     if not keyed:
         return []
     precounted: dict[str, int] = getattr(request, PRECOUNTED, None) or {}
@@ -90,12 +92,10 @@ def throttle_waits(request, throttles: Sequence[WindowThrottle]) -> list[float]:
     counts = dict(precounted)
     if todo:
         try:
-            pipe = caches["throttle"].client.get_client(write=True).pipeline(transaction=False)
-            for key, duration in todo:
-                pipe.incr(key)
-                pipe.expire(key, duration + 1)
-            replies = pipe.execute()
-            counts.update(zip([k for k, _ in todo], replies[::2], strict=True))
+            replies = roundtrip(
+                [cmd for key, d in todo for cmd in (("INCR", key), ("EXPIRE", key, d + 1))]
+            )
+            counts.update(zip([k for k, _ in todo], map(int, replies[::2]), strict=True))
         except (RedisError, OSError) as exc:
             logger.warning(
                 "throttles %s failing open: rate-limit store unavailable (%s)",
@@ -129,7 +129,17 @@ class _Anonymous:
 
     def __init__(self, request: HttpRequest) -> None:
         self.META = request.META
-        self.headers = request.headers
+        self.headers = _ForwardedFor(request.META)  # all get_ident reads of the headers
+
+
+class _ForwardedFor:
+    def __init__(self, meta: dict) -> None:
+        self._value = meta.get("HTTP_X_FORWARDED_FOR")
+
+    def get(self, name: str, default: str | None = None) -> str | None:
+        if name.lower() != "x-forwarded-for":
+            raise KeyError(name)  # DRF's get_ident changed: read request.headers again
+        return self._value if self._value is not None else default
 
 
 class AnonThrottle(WindowThrottle):

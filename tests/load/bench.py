@@ -377,6 +377,9 @@ def scenarios(facility_ids: list[int], contended: list[int], bookers, tokens):
     def hello():
         return "GET", "/bench/hello/", {}
 
+    def hello_redis():
+        return "GET", "/bench/redis/", {}
+
     floors = ("a0", "a")
     static_hello = {"method": "GET", "path": "/bench/hello/"}
     plan = {
@@ -394,6 +397,13 @@ def scenarios(facility_ids: list[int], contended: list[int], bookers, tokens):
             "static.lua",
             ("a0",),
             data=static_hello,
+        ),
+        "ar": Scenario(
+            "(ar) floor (a) + one Redis round trip",
+            hello_redis,
+            "static.lua",
+            floors,
+            data={"method": "GET", "path": "/bench/redis/"},
         ),
         "b": Scenario(
             "(b) search with prices, warm cache",
