@@ -531,8 +531,8 @@ SEARCH_MAX_RADIUS_KM = 50
 # sort=price prices every facility in the radius: at most this many, nearest first.
 SEARCH_PRICE_SORT_MAX = env.int("SEARCH_PRICE_SORT_MAX", default=500)
 API_CACHE_TTL_SECONDS = env.int("API_CACHE_TTL_SECONDS", default=60)
-# Bodies of cached responses each process keeps, so a hit costs one Redis round trip
-# instead of two (parkme.api.response_cache); 0 turns the local copies off.
+# Bodies of cached responses each process keeps, so an anonymous hit costs one Redis round
+# trip and skips DRF (parkme.api.response_cache, parkme.api.views); 0 turns them off.
 API_CACHE_LOCAL_BYTES = env.int("API_CACHE_LOCAL_BYTES", default=4 * 2**20)
 
 # --- observability ------------------------------------------------------------------------
