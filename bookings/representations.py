@@ -18,7 +18,7 @@ from bookings.permit_hours import hours_of, hours_text
 from bookings.states import BookingStatus, PermitStatus
 from facilities.api.pricing_serializers import PriceLineOutput, SpotKindField
 from facilities.models import SpotKind
-from parkme.api.fields import OffsetDateTimeField
+from parkme.api.fields import OffsetDateTimeField, OutputSerializer
 
 _MONEY = {"max_digits": 10, "decimal_places": 2}
 HOURS_TEXT = 'The hours in words: "24/7", "Mon–Fri 06:00–20:00", "Daily 17:00–09:00 (next day)".'
@@ -27,13 +27,13 @@ HOURS_TEXT = 'The hours in words: "24/7", "Mon–Fri 06:00–20:00", "Daily 17:0
 # --- bookings -----------------------------------------------------------------------------
 
 
-class BookingFacilityOutput(serializers.Serializer):
+class BookingFacilityOutput(OutputSerializer):
     id = serializers.IntegerField()
     name = serializers.CharField()
     timezone = serializers.CharField()
 
 
-class BookingSpotOutput(serializers.Serializer):
+class BookingSpotOutput(OutputSerializer):
     id = serializers.IntegerField()
     code = serializers.CharField()
     kind = SpotKindField()
@@ -41,12 +41,12 @@ class BookingSpotOutput(serializers.Serializer):
     level = serializers.IntegerField(source="zone.level")
 
 
-class BookingVehicleOutput(serializers.Serializer):
+class BookingVehicleOutput(OutputSerializer):
     id = serializers.IntegerField()
     plate = serializers.CharField()
 
 
-class BookingOutput(serializers.Serializer):
+class BookingOutput(OutputSerializer):
     """Times are rendered in the facility's local time (the same instants, with offset)."""
 
     id = serializers.UUIDField(source="public_id")

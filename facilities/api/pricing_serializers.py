@@ -7,7 +7,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from facilities.models import SpotKind
-from parkme.api.fields import OffsetDateTimeField
+from parkme.api.fields import OffsetDateTimeField, OutputSerializer
 from parkme.api.schema import enum_ref
 
 _MONEY = {"max_digits": 10, "decimal_places": 2}
@@ -21,7 +21,7 @@ class SpotKindField(serializers.ChoiceField):
         super().__init__(choices=SpotKind.choices, **kwargs)
 
 
-class PriceLineOutput(serializers.Serializer):
+class PriceLineOutput(OutputSerializer):
     label = serializers.CharField(help_text='What the line charges, e.g. "Day", "Daily maximum".')
     starts_at = OffsetDateTimeField(help_text="Start of the period, in the facility's time.")
     ends_at = OffsetDateTimeField(help_text="End of the period, in the facility's time.")

@@ -8,6 +8,7 @@ parameter given empty (``?starts_at=``) is refused instead of being read as abse
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from django.http import QueryDict
@@ -80,6 +81,28 @@ class StrictIntegerField(serializers.IntegerField):
         if isinstance(data, bool) or not isinstance(data, int):
             self.fail("invalid")
         return super().to_internal_value(data)
+
+
+class OutputSerializer(serializers.Serializer):
+    """A serializer that only renders. DRF deep-copies every declared field for each
+    instance, which re-runs each field's ``__init__``: rendering a booking spent most of its
+    time there. A field declared on the class is never bound itself, so a shallow copy of it
+    is just as pristine, and ``bind()`` gives the copy its own name, parent and source.
+    Nested serializers keep DRF's deep copy (they build their own fields when used)."""
+
+    def get_fields(self):
+        return {
+            name: copy.deepcopy(field)
+            if isinstance(field, serializers.BaseSerializer)
+            else _shallow_copy(field)
+            for name, field in self._declared_fields.items()
+        }
+
+
+def _shallow_copy(field: serializers.Field) -> serializers.Field:
+    clone = object.__new__(type(field))
+    clone.__dict__.update(field.__dict__)
+    return clone
 
 
 class StrictSerializer(serializers.Serializer):
