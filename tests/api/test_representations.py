@@ -3,13 +3,13 @@ each rendering still gets fields of its own."""
 
 from __future__ import annotations
 
-import threading
 from datetime import timedelta
 
 import pytest
 
 from bookings.models import Booking
 from bookings.representations import BookingOutput
+from tests.concurrency import race
 from tests.factories import BookingFactory, FacilityFactory, SpotFactory, ZoneFactory
 
 pytestmark = pytest.mark.django_db
@@ -40,23 +40,14 @@ def test_each_rendering_gets_its_own_fields_and_the_declared_ones_stay_unbound()
 def test_threads_rendering_at_once_each_get_their_own_booking():
     bookings = _bookings()
     expected = {str(b.public_id): BookingOutput(b).data for b in bookings}
-    errors: list[BaseException] = []
 
     def render() -> None:
-        try:
-            for _ in range(30):
-                for booking in bookings:
-                    data = BookingOutput(booking).data
-                    assert data == expected[data["id"]]
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for _ in range(30):
+            for booking in bookings:
+                data = BookingOutput(booking).data
+                assert data == expected[data["id"]]
 
-    threads = [threading.Thread(target=render) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    race([render] * 4)
     assert {d["spot"]["zone"] for d in expected.values()} == {"Z0", "Z1", "Z2"}
     assert len({d["starts_at"][-6:] for d in expected.values()}) == 3  # three offsets
 

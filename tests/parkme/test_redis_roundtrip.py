@@ -3,14 +3,13 @@ error, one connection per thread."""
 
 from __future__ import annotations
 
-import threading
-
 import pytest
 from django.core.cache import cache
 from django_redis import get_redis_connection
 from redis.exceptions import ResponseError
 
 from parkme.redis_roundtrip import roundtrip
+from tests.concurrency import race
 
 
 @pytest.fixture
@@ -43,20 +42,11 @@ def test_after_a_refused_command_the_next_call_reads_only_its_own_replies(keys):
 
 def test_threads_counting_at_once_lose_no_increment(keys):
     counter = keys[0]
-    errors: list[BaseException] = []
 
     def count() -> None:
-        try:
-            for _ in range(200):
-                (n, _) = roundtrip([("INCR", counter), ("EXPIRE", counter, 60)])
-                assert n >= 1
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
+        for _ in range(200):
+            (n, _) = roundtrip([("INCR", counter), ("EXPIRE", counter, 60)])
+            assert n >= 1
 
-    threads = [threading.Thread(target=count) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-    assert errors == []
+    race([count] * 4)
     assert roundtrip([("GET", counter)]) == [b"800"]

@@ -5,13 +5,11 @@ disabling, redirects and the SSRF guard. Deliveries run in-process here
 from __future__ import annotations
 
 import json
-import threading
 import time
 from datetime import timedelta
 
 import pytest
 from django.core import mail
-from django.db import connections
 from django.utils import timezone
 from hypothesis import given
 from hypothesis import settings as hypothesis_settings
@@ -25,6 +23,7 @@ from parkme.webhooks.models import DeliveryStatus, WebhookDelivery
 from parkme.webhooks.services import Event, endpoint_roll_secret, webhook_emit
 from parkme.webhooks.signing import signature_verify
 from tests import factories
+from tests.concurrency import race
 from tests.webhooks.conftest import make_endpoint
 from tests.webhooks.receiver import Reply, closed_port_url
 
@@ -337,29 +336,17 @@ def test_workers_racing_on_one_endpoint_send_each_event_once_and_in_order(receiv
     ids = [
         str(i) for i in WebhookDelivery.objects.order_by("id").values_list("event_id", flat=True)
     ]
-    errors: list[BaseException] = []
 
     def worker() -> None:
         # Until nothing is pending: a call that finds the endpoint busy with another worker
         # sends nothing, so a fixed number of calls may run out on a loaded machine.
         deadline = time.monotonic() + 60
-        try:
-            while time.monotonic() < deadline and (
-                WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
-            ):
-                endpoint_deliver(endpoint_id=endpoint.pk)
-        except BaseException as exc:  # noqa: BLE001 - reported below
-            errors.append(exc)
-        finally:
-            connections.close_all()
+        while time.monotonic() < deadline and (
+            WebhookDelivery.objects.filter(status=DeliveryStatus.PENDING).exists()
+        ):
+            endpoint_deliver(endpoint_id=endpoint.pk)
 
-    threads = [threading.Thread(target=worker) for _ in range(4)]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join()
-
-    assert errors == []
+    race([worker] * 4)
     assert receiver.event_ids() == ids
     assert set(WebhookDelivery.objects.values_list("status", flat=True)) == {"delivered"}
 
