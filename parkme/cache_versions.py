@@ -76,48 +76,23 @@ def count_hit() -> None:
     _incr(HITS_KEY)
 
 
-def versions_and_count_hit(facility_ids: Iterable[int]) -> dict[int, int] | None:
-    """Current versions, with the hit counted in the same Redis round trip (hot path).
-    None when Redis cannot answer."""
+def versions_and_count_hit(
+    facility_ids: Iterable[int], *, before: Sequence[tuple] = ()
+) -> tuple[dict[int, int], list] | None:
+    """Current versions, with the hit counted, in one Redis round trip (hot path). The
+    commands ``before`` run first in the same round trip; their replies come second. None
+    when Redis cannot answer."""
     ids = list(facility_ids)
-    keys = [cache.make_key(_key(i)) for i in ids]
-    try:
-        pipe = get_redis_connection("default", write=False).pipeline(transaction=False)
-        if keys:
-            pipe.mget(keys)
-        pipe.incr(cache.make_key(HITS_KEY))
-        replies = pipe.execute()
-    except Exception:  # noqa: BLE001 - a failing Redis is a cache miss, never an error
-        return None
-    raw = replies[0] if keys else []
-    return {i: int(v) if v is not None else 0 for i, v in zip(ids, raw, strict=True)}
-
-
-def versions_stamp_and_count_hit(
-    facility_ids: Iterable[int],
-    stamp_key: str,
-    counters: Sequence[tuple[str, int]] = (),
-) -> tuple[dict[int, int], int | None, list[int]] | None:
-    """Current versions and the raw integer at ``stamp_key`` (already a full Redis key; None
-    when missing), with the hit counted: one round trip. ``counters`` (full key, seconds)
-    are incremented (and set to expire) in the same round trip, their new values returned
-    third. None when Redis cannot answer."""
-    ids = list(facility_ids)
-    commands: list[tuple] = []
-    for key, seconds in counters:
-        commands += [("INCR", key), ("EXPIRE", key, seconds)]
-    commands += [("GET", stamp_key), ("INCR", cache.make_key(HITS_KEY))]
+    commands = [*before, ("INCR", cache.make_key(HITS_KEY))]
     if ids:
         commands.append(("MGET", *[cache.make_key(_key(i)) for i in ids]))
     try:
         replies = roundtrip(commands)
     except Exception:  # noqa: BLE001 - a failing Redis is a cache miss, never an error
         return None
-    raw = replies.pop() if ids else []
-    *counted, stamp, _ = replies
+    raw = replies[-1] if ids else []
     current = {i: int(v) if v is not None else 0 for i, v in zip(ids, raw, strict=True)}
-    counts = [int(n) for n in counted[::2]]
-    return current, int(stamp) if stamp is not None else None, counts
+    return current, replies[: len(before)]
 
 
 def uncount_hit() -> None:

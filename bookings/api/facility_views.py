@@ -34,10 +34,6 @@ def _window_data(window: Window) -> dict[str, str]:
     return {"starts_at": window.starts_at.isoformat(), "ends_at": window.ends_at.isoformat()}
 
 
-def _bypass(request: Request) -> bool:
-    return request.headers.get("Cache-Control", "") == "no-cache"
-
-
 def _query_cache_key(
     kind: str, request: HttpRequest | Request, *, origin: bool = False, **path: object
 ) -> str:
@@ -153,7 +149,7 @@ class FacilitySearchView(CachedReadView):
         ],
     )
     def get(self, request: Request) -> HttpResponse:
-        bypass = _bypass(request)
+        bypass = response_cache.bypass_asked(request)
         key = self.cache_key_for(request)
         if not bypass:
             hit = response_cache.lookup(key)
@@ -253,5 +249,5 @@ class FacilityDetailView(CachedReadView):
                     selectors.facility_detail(facility_id=facility_id, window=window)
                 ).data
             ),
-            bypass=_bypass(request),
+            bypass=response_cache.bypass_asked(request),
         )

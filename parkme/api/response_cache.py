@@ -26,7 +26,7 @@ from typing import NamedTuple
 
 from django.conf import settings
 from django.core.cache import cache
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from rest_framework.renderers import JSONRenderer
 
 from parkme import cache_versions
@@ -89,32 +89,37 @@ def _current(versions: dict[str, int], current: dict[int, int]) -> bool:
     return all(current[int(i)] == v for i, v in versions.items())
 
 
+def bypass_asked(request: HttpRequest) -> bool:
+    """The caller asked to skip the cache (``Cache-Control: no-cache``, exactly)."""
+    return request.META.get("HTTP_CACHE_CONTROL", "") == "no-cache"
+
+
 class CopyCheck(NamedTuple):
     response: HttpResponse | None  # this process's copy, current: a hit (counted)
     held: bool  # this process held a copy of the entry
-    counts: list[int] | None  # the counters' new values; None when Redis did not answer
+    replies: list | None  # the replies of the commands ``before``; None: Redis did not answer
 
 
-def check_copy(key: str, counters: Sequence[tuple[str, int]] = ()) -> CopyCheck:
+def check_copy(key: str, before: Sequence[tuple] = ()) -> CopyCheck:
     """Serve this process's copy of ``key`` when Redis still holds that very entry and its
-    versions are current; ``counters`` (full key, expiry seconds) are incremented in the
-    same round trip. Without a copy nothing is asked of Redis. A copy that did not hold is
-    dropped and the hit it counted undone."""
+    versions are current; the commands ``before`` run in the same round trip. Without a
+    copy nothing is asked of Redis. A copy that did not hold is dropped and the hit it
+    counted undone."""
     copy = local_copies.get(key)
     if copy is None:
-        return CopyCheck(None, held=False, counts=None)
+        return CopyCheck(None, held=False, replies=None)
     body, versions, stamp = copy
-    answer = cache_versions.versions_stamp_and_count_hit(
-        [int(i) for i in versions], cache.make_key(_stamp_key(key)), counters
+    answer = cache_versions.versions_and_count_hit(
+        [int(i) for i in versions], before=[*before, ("GET", cache.make_key(_stamp_key(key)))]
     )
     if answer is None:
-        return CopyCheck(None, held=True, counts=None)
-    current, redis_stamp, counts = answer
-    if redis_stamp == stamp and _current(versions, current):
-        return CopyCheck(_response(body, "HIT"), held=True, counts=counts)
+        return CopyCheck(None, held=True, replies=None)
+    current, (*replies, redis_stamp) = answer
+    if redis_stamp is not None and int(redis_stamp) == stamp and _current(versions, current):
+        return CopyCheck(_response(body, "HIT"), held=True, replies=replies)
     local_copies.drop(key)
     cache_versions.uncount_hit()
-    return CopyCheck(None, held=True, counts=counts)
+    return CopyCheck(None, held=True, replies=replies)
 
 
 def lookup(key: str) -> HttpResponse | None:
@@ -122,19 +127,18 @@ def lookup(key: str) -> HttpResponse | None:
     local = check_copy(key)
     if local.response is not None:
         return local.response
-    if local.held and local.counts is None:  # Redis did not answer: a miss, as below
+    if local.held and local.replies is None:  # Redis did not answer: a miss, as below
         cache_versions.count_miss()
         return None
     entry = cache.get(key)
     if entry is not None:
-        ids = [int(i) for i in entry["versions"]]
         # Counts the hit in the same round trip; undone below if a version moved.
-        current = cache_versions.versions_and_count_hit(ids)
-        if current is not None and _current(entry["versions"], current):
+        answer = cache_versions.versions_and_count_hit([int(i) for i in entry["versions"]])
+        if answer is not None and _current(entry["versions"], answer[0]):
             if "stamp" in entry:
                 local_copies.put(key, entry["body"], entry["versions"], entry["stamp"])
             return _response(entry["body"], "HIT")
-        if current is not None:
+        if answer is not None:
             cache_versions.uncount_hit()
     cache_versions.count_miss()
     return None

@@ -79,6 +79,21 @@ class WindowThrottle(BaseThrottle):
 PRECOUNTED = "parkme_throttle_counts"
 
 
+def counting_commands(counters: Sequence[tuple[WindowThrottle, str]]) -> list[tuple]:
+    """Redis commands that count a request on each (throttle, counter key): INCR, and an
+    expiry just past the window; ``counts_of`` reads their replies."""
+    return [
+        command
+        for throttle, key in counters
+        for command in (("INCR", key), ("EXPIRE", key, throttle.duration + 1))
+    ]
+
+
+def counts_of(replies: Sequence) -> list[int]:
+    """The counters' new values, from the replies of ``counting_commands``."""
+    return [int(n) for n in replies[::2]]
+
+
 def throttle_waits(request, throttles: Sequence[WindowThrottle]) -> list[float]:
     """Count the request against every throttle that applies, in one round trip, and
     return the waits of those that refuse it (empty: allowed). A dead Redis lets it
@@ -87,15 +102,11 @@ def throttle_waits(request, throttles: Sequence[WindowThrottle]) -> list[float]:
     keyed = [(t, key) for t in throttles if (key := t.counter_key(request, now)) is not None]
     if not keyed:
         return []
-    precounted: dict[str, int] = getattr(request, PRECOUNTED, None) or {}
-    todo = [(key, t.duration) for t, key in keyed if key not in precounted]
-    counts = dict(precounted)
+    counts: dict[str, int] = dict(getattr(request, PRECOUNTED, None) or {})
+    todo = [(t, key) for t, key in keyed if key not in counts]
     if todo:
         try:
-            replies = roundtrip(
-                [cmd for key, d in todo for cmd in (("INCR", key), ("EXPIRE", key, d + 1))]
-            )
-            counts.update(zip([k for k, _ in todo], map(int, replies[::2]), strict=True))
+            replies = roundtrip(counting_commands(todo))
         except (RedisError, OSError) as exc:
             logger.warning(
                 "throttles %s failing open: rate-limit store unavailable (%s)",
@@ -103,6 +114,7 @@ def throttle_waits(request, throttles: Sequence[WindowThrottle]) -> list[float]:
                 type(exc).__name__,
             )
             return []
+        counts.update(zip([key for _, key in todo], counts_of(replies), strict=True))
     return [t.wait() or 0.0 for t, key in keyed if not t.allows(counts[key], now)]
 
 

@@ -9,7 +9,14 @@ from rest_framework.views import APIView
 
 from parkme import cache_versions
 from parkme.api import response_cache
-from parkme.api.throttles import PRECOUNTED, WindowThrottle, anonymous_counters, throttle_waits
+from parkme.api.throttles import (
+    PRECOUNTED,
+    WindowThrottle,
+    anonymous_counters,
+    counting_commands,
+    counts_of,
+    throttle_waits,
+)
 
 # Accept values that JSON (the API's one renderer) satisfies.
 _JSON_RANGES = frozenset({"*/*", "application/*", "application/json"})
@@ -44,7 +51,7 @@ def _anonymous_plain_get(request: HttpRequest) -> bool:
         and "HTTP_AUTHORIZATION" not in request.META
         and getattr(request, "_force_auth_user", None) is None  # DRF's test client
         and getattr(request, "_force_auth_token", None) is None
-        and request.META.get("HTTP_CACHE_CONTROL", "") != "no-cache"
+        and not response_cache.bypass_asked(request)
         and "format" not in request.GET
         and _accepts_json(request)
     )
@@ -79,12 +86,11 @@ class CachedReadView(ApiView):
         if counters is None:
             return None
         check = response_cache.check_copy(
-            self.cache_key_for(request, **kwargs),
-            [(key, throttle.duration + 1) for throttle, key in counters],
+            self.cache_key_for(request, **kwargs), counting_commands(counters)
         )
-        if check.counts is None:
+        if check.replies is None:
             return None
-        counted = list(zip(counters, check.counts, strict=True))
+        counted = list(zip(counters, counts_of(check.replies), strict=True))
         setattr(request, PRECOUNTED, {key: n for (_, key), n in counted})
         if check.response is None:
             return None
